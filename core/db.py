@@ -1,0 +1,100 @@
+"""The database: one proxy every model binds to, opened once at start-up by ``open_database``.
+
+SQLite in WAL mode with foreign keys on (a file per profile), or a database URL such as
+``postgresql://host/db`` for a team sharing one store. Schema changes are numbered migrations
+(``core/migrations.py``), each applied in one transaction after a copy of the database file.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import peewee as pw
+
+from core.clock import utcnow
+
+log = logging.getLogger("listbridge.db")
+
+database_proxy = pw.DatabaseProxy()
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    """The single row saying which migration the database has reached."""
+
+    version = pw.IntegerField()
+    applied_at = pw.DateTimeField(default=utcnow)
+
+
+class DatabaseTooNew(RuntimeError):
+    """The database was written by a newer ListBridge; opening it could lose data."""
+
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 15000,
+    "cache_size": -32000,
+}
+
+
+def make_database(target: str | Path) -> pw.Database:
+    """A database object for a file path or a URL, not yet bound."""
+    text = str(target)
+    if "://" in text and not text.startswith("sqlite"):
+        from playhouse.db_url import connect
+
+        return connect(text)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") :]
+    return pw.SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, timeout=15)
+
+
+def open_database(target: str | Path, migrate: bool = True) -> pw.Database:
+    """Open the store, bind every model to it and bring its schema up to date."""
+    from core import migrations
+
+    if "://" not in str(target):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    db = make_database(target)
+    database_proxy.initialize(db)
+    db.connect(reuse_if_open=True)
+    if migrate:
+        migrations.upgrade(db, backup_dir=_backup_dir_for(target))
+    return db
+
+
+def close_database() -> None:
+    db = database_proxy.obj
+    if db is not None and not db.is_closed():
+        db.close()
+
+
+def _backup_dir_for(target: str | Path) -> Path | None:
+    if "://" in str(target):
+        return None
+    return Path(target).parent / "backups"
+
+
+def backup_file(db: pw.Database, backup_dir: Path, label: str) -> Path | None:
+    """Copy the SQLite file before a migration; other databases are the admin's to back up."""
+    if not isinstance(db, pw.SqliteDatabase) or db.database == ":memory:":
+        return None
+    source = Path(db.database)
+    if not source.exists() or source.stat().st_size == 0:
+        return None
+    backup_dir.mkdir(parents=True, exist_ok=True)
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    copy = backup_dir / f"{source.stem}-{label}-{stamp}{source.suffix}"
+    shutil.copy2(source, copy)
+    log.info("Database copied to %s before migration %s", copy, label)
+    return copy
