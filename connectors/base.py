@@ -187,6 +187,12 @@ class SyncStep:
     uses_watermark: bool = False
 
 
+# A step of this name marks where in its steps a connector wants the engine to send the queue
+# (``core.sync.queue.send_queue`` runs there, whatever the step's ``run``); without one, the
+# engine sends the queue after the last step.
+QUEUE_STEP_NAME = "queue"
+
+
 @dataclass
 class QueueOutcome:
     """What processing one queue item did: ``done``, ``skipped`` (with why) or an error raised."""
@@ -266,6 +272,11 @@ class BaseConnector:
 
     def process_item(self, ctx: SyncContext, item: QueueItem) -> QueueOutcome:
         return QueueOutcome("skipped", "This integration does not process queued items.")
+
+    def make_client(self, ctx: SyncContext) -> Any:
+        """The run's client, put in ``ctx.client`` by the engine before the first step (its
+        ``close()``, if any, is called when the run ends). None: the steps make their own."""
+        return None
 
     def on_saved(self, integration: Integration) -> None:
         """Called after the integration is created or edited (e.g. to schedule a first import)."""

@@ -48,7 +48,7 @@ class Integration(TimestampedModel):
 
 
 RUN_TRIGGERS = ("manual", "scheduled", "record_change", "headless")
-RUN_STATUSES = ("running", "succeeded", "failed", "cancelled", "interrupted", "partial")
+RUN_STATUSES = ("running", "succeeded", "partial", "retrying", "failed", "cancelled", "interrupted")
 
 
 class SyncRun(BaseModel):
@@ -78,7 +78,7 @@ class Watermark(BaseModel):
         indexes = ((("integration", "step"), True),)
 
 
-QUEUE_STATES = ("pending", "retrying", "done", "failed", "skipped")
+QUEUE_STATES = ("pending", "retrying", "sending", "done", "failed", "skipped")
 
 
 class QueueItem(TimestampedModel):

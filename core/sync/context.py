@@ -10,10 +10,18 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from core.clock import utcnow
-from core.models.sync import HistoryEvent, Integration, SyncRun, Watermark
+from core.models.sync import HistoryEvent, Integration, QueueItem, SyncRun, Watermark
+
+
+class ItemProblem(Protocol):
+    """What the engine reads from ``connectors.base.ItemError`` (core does not import connectors)."""
+
+    admin_message: str
+    record_id: int | None
+    email: str
 
 log = logging.getLogger("listbridge.sync")
 
@@ -50,6 +58,9 @@ class SyncContext:
     cache: dict[str, Any] = field(default_factory=dict)
     trigger: str = "manual"
     warnings: list[str] = field(default_factory=list)
+    # Added with the engine (core.sync.runner):
+    connector: Any = None  # the connector running this sync (the queue step needs it)
+    in_doubt: set[int] = field(default_factory=set)  # queue item ids whose last send was cut off
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -85,6 +96,34 @@ class SyncContext:
             self.warnings.append(message)
         log.log(logging.WARNING if level != "info" else logging.INFO, "[%s] %s: %s",
                 self.integration.name, self.step or "run", message)
+
+    def queue_failed(self, error: ItemProblem, action: str, entity: str = "contact",
+                     payload: dict[str, Any] | None = None, remote_ref: str | None = None,
+                     label: str = "") -> QueueItem:
+        """Queue the record an ``ItemError`` is about, as a first failed attempt, and go on.
+
+        Later runs send it again through the connector's ``process_item`` until it succeeds or
+        reaches ``max_attempts`` (then it is FAILED and waits for the admin's Retry).
+        """
+        from core.sync import queue
+
+        item = queue.enqueue(self.integration, action, entity=entity, record_id=error.record_id,
+                             email=error.email, label=label, remote_ref=remote_ref,
+                             payload=payload, source="sync",
+                             max_attempts=getattr(self.connector, "max_attempts", None))
+        queue.record_failure(item, error.admin_message, now=utcnow())
+        self.count("queued")
+        self.journal(error.admin_message, level="warning", entity=entity,
+                     record_id=error.record_id, email=error.email, kind="queued")
+        return item
+
+    def outcome_unknown(self, item: QueueItem) -> bool:
+        """True when an earlier attempt at this item was cut off (crash, kill) mid-send.
+
+        The service may or may not have received it: ``process_item`` must check before sending
+        again (look the record up, or use an idempotent upsert) so that nothing is sent twice.
+        """
+        return item.id in self.in_doubt
 
     # -- watermarks ----------------------------------------------------------------------------------
 

@@ -1,0 +1,359 @@
+"""The one HTTP session every connector uses: timeouts, retries, TLS rules and redaction.
+
+``make_session(base_url, auth=...)`` returns a ``ServiceSession`` (a ``requests.Session``, so zeep
+and other libraries can use it too) that
+
+- sets a connect and a read timeout on every request unless the caller gives one;
+- retries 429, 5xx and dropped connections with exponential backoff and jitter. Idempotent methods
+  (GET, HEAD, OPTIONS, PUT, DELETE) are retried by default; a POST only when the caller passes
+  ``retry=True``. Two cases are retried for every method because the service did nothing: a 429,
+  and a connection that could not be opened at all;
+- honours ``Retry-After`` (seconds or an HTTP date) and ``x-ratelimit-reset`` (seconds to the
+  reset); a wait longer than ``max_inline_wait``, in one go or added up, raises ``RateLimited``
+  so that the step ends and the next run resumes;
+- verifies TLS always, refuses plain ``http://`` except to loopback hosts (127.0.0.0/8, ::1,
+  localhost) with a ``ConfigurationError``, and follows no redirect to a plain-http host either;
+- sends ``User-Agent: ListBridge/<version>``;
+- registers every credential it sends (Basic password and token, Bearer token) with
+  ``core.logs.register_secret`` and redacts URLs and bodies in its log lines and errors.
+
+After the retries, ``error_map`` turns the last response into the error taxonomy: by default
+401 is a ``ConfigurationError``, 429 ``RateLimited`` and 5xx ``TransientError``; everything else
+is returned for the caller to read. Connectors pass their own map (or ``map_errors=False`` on a
+call) where a service means something else. Timeouts and connection errors become
+``TransientError``; a certificate that does not verify is a ``ConfigurationError``.
+
+Sleeping goes through ``sleep`` (and jitter through ``rand``) so tests never wait.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import ipaddress
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import requests.auth
+
+from connectors.base import ConfigurationError, ConnectorError, RateLimited, TransientError
+from core import __version__
+from core.logs import redact, register_secret
+
+log = logging.getLogger("listbridge.http")
+
+USER_AGENT = f"ListBridge/{__version__}"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+ErrorMap = Callable[[requests.Response], ConnectorError | None]
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Timeouts and retry rules; connectors adjust them per service (``replace(policy, ...)``)."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 3  # tries after the first one
+    backoff_base: float = 1.0  # seconds before the first retry; doubles each time
+    backoff_max: float = 60.0
+    max_inline_wait: float = 120.0  # longer waits end the step as rate-limited
+    retry_statuses: frozenset[int] = RETRY_STATUSES
+    retry_methods: frozenset[str] = IDEMPOTENT_METHODS
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def with_settings(self, settings: dict[str, Any]) -> HttpPolicy:
+        """This policy with ``connect_timeout``/``read_timeout`` taken from integration settings."""
+        policy = self
+        if settings.get("connect_timeout") not in (None, ""):
+            policy = replace(policy, connect_timeout=float(settings["connect_timeout"]))
+        if settings.get("read_timeout") not in (None, ""):
+            policy = replace(policy, read_timeout=float(settings["read_timeout"]))
+        return policy
+
+
+# -- URL rules ---------------------------------------------------------------------------------------
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    name = host.strip("[]").lower().rstrip(".")
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Refuse what ListBridge never sends credentials to: plain http off this machine."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "https" and parts.hostname:
+        return
+    if scheme == "http" and is_loopback(parts.hostname):
+        return
+    shown = redact(f"{parts.scheme}://{parts.hostname or ''}") if parts.scheme else redact(url)
+    if scheme == "http":
+        raise ConfigurationError(
+            f"The service address {shown} uses plain http. ListBridge only connects over https "
+            "(plain http is allowed to this computer only, for emulators). Change the service URL "
+            "to start with https://.")
+    raise ConfigurationError(
+        f"The service address {shown!r} is not a valid https URL. Check the service URL of the "
+        "integration.")
+
+
+# -- waits -------------------------------------------------------------------------------------------
+
+def retry_after_seconds(response: requests.Response, now: float | None = None) -> float | None:
+    """The wait the service asks for: ``Retry-After``, else ``x-ratelimit-reset``; None if neither."""
+    now = time.time() if now is None else now
+    value = response.headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                return max(0.0, when.timestamp() - now)
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            seconds = float(reset.strip())
+        except ValueError:
+            return None
+        if seconds > 1_000_000_000:  # an epoch time rather than a number of seconds
+            seconds -= now
+        return max(0.0, seconds)
+    return None
+
+
+def backoff_delay(policy: HttpPolicy, retry: int, rand: Callable[[], float]) -> float:
+    """Exponential backoff with jitter: half the nominal delay, plus up to the other half."""
+    nominal = min(policy.backoff_max, policy.backoff_base * (2 ** retry))
+    return nominal / 2 + rand() * nominal / 2
+
+
+# -- errors ------------------------------------------------------------------------------------------
+
+def default_error_map(response: requests.Response, service: str = "The service") -> ConnectorError | None:
+    status = response.status_code
+    detail = describe_response(response)
+    if status == 401:
+        return ConfigurationError(
+            f"{service} refused the credentials (HTTP 401). Check the user name and password (or "
+            "key) of the integration.", detail)
+    if status == 429:
+        wait = retry_after_seconds(response)
+        return RateLimited(
+            f"{service} asked ListBridge to slow down (HTTP 429); the sync will resume at the next "
+            "run.", detail, retry_after=wait)
+    if status >= 500:
+        return TransientError(
+            f"{service} is not available at the moment (HTTP {status}); the sync will try again "
+            "later.", detail, retry_after=retry_after_seconds(response))
+    return None
+
+
+def describe_response(response: requests.Response, limit: int = 300) -> str:
+    """One redacted line for the log: method, URL, status and the start of the body."""
+    request = response.request
+    try:
+        body = response.text[:limit]
+    except Exception:  # a streamed or undecodable body
+        body = ""
+    method = request.method if request is not None else "?"
+    url = request.url if request is not None else response.url
+    text = f"{method} {url} -> HTTP {response.status_code}"
+    if body:
+        text += f": {' '.join(body.split())}"
+    return redact(text)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True when the connection could not even be opened: the service saw nothing."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        name = type(item).__name__
+        if name in ("NewConnectionError", "NameResolutionError", "ConnectionRefusedError"):
+            return True
+        stack.extend(getattr(item, "args", ()) if isinstance(item, BaseException) else ())
+        stack.append(getattr(item, "reason", None))
+        stack.append(getattr(item, "__cause__", None))
+    return False
+
+
+# -- the session -------------------------------------------------------------------------------------
+
+class ServiceSession(requests.Session):
+    """A ``requests.Session`` with ListBridge's rules (see the module's docstring)."""
+
+    def __init__(self, base_url: str = "", *, policy: HttpPolicy | None = None,
+                 sleep: Sleep | None = None, rand: Callable[[], float] | None = None,
+                 error_map: ErrorMap | None = None, service: str = "The service") -> None:
+        super().__init__()
+        self.base_url = base_url.rstrip("/") + "/" if base_url else ""
+        if base_url:
+            check_url(self.base_url)
+        self.policy = policy or HttpPolicy()
+        self.sleep: Sleep = sleep or time.sleep
+        self.rand: Callable[[], float] = rand or random.random
+        self.service = service
+        self.error_map: ErrorMap = error_map or (lambda r: default_error_map(r, self.service))
+        self.verify = True
+        self.headers["User-Agent"] = USER_AGENT
+        self.headers["Accept"] = "application/json"
+        self.headers.update(self.policy.extra_headers)
+
+    def url_for(self, path: str) -> str:
+        if "://" in path or not self.base_url:
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    # requests calls ``send`` for the first request and for every redirect it follows.
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        check_url(request.url or "")
+        if kwargs.get("verify") is False:
+            raise ConfigurationError("TLS certificate verification cannot be switched off.")
+        _register_authorization(request.headers.get("Authorization"))
+        return super().send(request, **kwargs)
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
+                retry: bool | None = None, map_errors: bool = True,
+                **kwargs: Any) -> requests.Response:
+        """Send with retries; ``retry`` forces (True) or forbids (False) retrying this call."""
+        verb = (method.decode() if isinstance(method, bytes) else method).upper()
+        target = self.url_for(url.decode() if isinstance(url, bytes) else url)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = (self.policy.connect_timeout, self.policy.read_timeout)
+        _register_auth(kwargs.get("auth") or self.auth)
+        may_retry = verb in self.policy.retry_methods if retry is None else retry
+        retries = self.policy.max_retries if retry is not False else 0
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                response = super().request(verb, target, *args, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise ConfigurationError(
+                    f"{self.service}'s certificate could not be verified, so ListBridge did not "
+                    "connect. Check the service URL; a company proxy may need its certificate "
+                    "installed.", redact(f"{verb} {target}: {exc}")) from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                retryable = may_retry or _never_sent(exc)
+                delay = backoff_delay(self.policy, attempt, self.rand)
+                if retryable and attempt < retries and waited + delay <= self.policy.max_inline_wait:
+                    self._pause(f"{verb} {target}: {type(exc).__name__}", delay, attempt)
+                    waited += delay
+                    attempt += 1
+                    continue
+                raise self._connection_error(verb, target, exc) from None
+            status = response.status_code
+            if status in self.policy.retry_statuses and (may_retry or status == 429):
+                asked = retry_after_seconds(response)
+                if asked is not None and asked > self.policy.max_inline_wait:
+                    response.close()
+                    raise self._slow_down(response, asked)
+                delay = asked if asked is not None else backoff_delay(self.policy, attempt,
+                                                                      self.rand)
+                if attempt < retries:
+                    if waited + delay > self.policy.max_inline_wait:
+                        response.close()
+                        raise self._slow_down(response, delay)
+                    response.close()
+                    self._pause(f"{verb} {target}: HTTP {status}", delay, attempt)
+                    waited += delay
+                    attempt += 1
+                    continue
+            if map_errors:
+                error = self.error_map(response)
+                if error is not None:
+                    raise error
+            return response
+
+    def _pause(self, what: str, delay: float, attempt: int) -> None:
+        log.warning("%s; retrying in %.1f s (retry %d of %d)", redact(what), delay, attempt + 1,
+                    self.policy.max_retries)
+        self.sleep(delay)
+
+    def _slow_down(self, response: requests.Response, wait: float) -> RateLimited:
+        return RateLimited(
+            f"{self.service} asked ListBridge to wait {wait:.0f} s before the next request; the "
+            "sync stopped here and will resume at the next run.", describe_response(response),
+            retry_after=wait)
+
+    def _connection_error(self, verb: str, url: str, exc: Exception) -> TransientError:
+        if isinstance(exc, requests.exceptions.Timeout):
+            what = "did not answer in time"
+        else:
+            what = "could not be reached (the connection failed or was dropped)"
+        unknown = "" if verb in self.policy.retry_methods or _never_sent(exc) else (
+            " Whether it received the last request is unknown.")
+        return TransientError(
+            f"{self.service} {what}; the sync will try again later.{unknown}",
+            redact(f"{verb} {url}: {type(exc).__name__}: {exc}"))
+
+
+def _register_auth(auth: Any) -> None:
+    if isinstance(auth, requests.auth.HTTPBasicAuth):
+        auth = (auth.username, auth.password)
+    if isinstance(auth, tuple) and len(auth) == 2:
+        user, password = (x.decode() if isinstance(x, bytes) else str(x) for x in auth)
+        register_secret(password)
+        register_secret(base64.b64encode(f"{user}:{password}".encode()).decode())
+
+
+def _register_authorization(value: str | bytes | None) -> None:
+    if not value:
+        return
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    scheme, _, token = text.partition(" ")
+    token = token.strip() or scheme
+    register_secret(token)
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(token).decode("utf-8", "replace")
+        except ValueError:
+            return
+        register_secret(decoded.partition(":")[2])
+
+
+def make_session(base_url: str = "", *, auth: Any = None, secrets: Iterable[str] = (),
+                 policy: HttpPolicy | None = None, sleep: Sleep | None = None,
+                 rand: Callable[[], float] | None = None, error_map: ErrorMap | None = None,
+                 service: str = "The service") -> ServiceSession:
+    """The shared session for one integration's client.
+
+    ``auth`` is anything requests accepts (a (user, password) tuple for Basic); ``secrets`` are
+    other values to keep out of logs and errors (tokens put in headers or bodies by the client).
+    """
+    session = ServiceSession(base_url, policy=policy, sleep=sleep, rand=rand,
+                             error_map=error_map, service=service)
+    if auth is not None:
+        session.auth = auth
+        _register_auth(auth)
+    for value in secrets:
+        register_secret(value)
+    return session

@@ -1,0 +1,156 @@
+"""The journal, as data for the GUI's table models and the ``journal`` command.
+
+- ``journal_rows``: queue rows (what was sent, what failed, what will be retried), the 200 most
+  recent per integration, newest first, filterable by state and email;
+- ``run_rows``: the runs of one or all integrations, newest first;
+- ``record_history``: everything that happened to one record (history events and queue rows).
+
+Rows are frozen dataclasses with plain values, so they cross threads safely. Messages are the
+admin's sentences as the engine stored them (already redacted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from core.models.sync import HistoryEvent, Integration, QueueItem, SyncRun
+from core.sync.queue import STATE_LABELS, STATES
+from core.sync.runner import RUN_STATUS_LABELS
+
+JOURNAL_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class JournalRow:
+    id: int
+    integration_id: int
+    integration: str
+    entity: str
+    record_id: int | None
+    email: str
+    label: str
+    action: str
+    state: str
+    state_label: str
+    attempts: int
+    max_attempts: int
+    source: str
+    added: datetime
+    updated: datetime
+    next_attempt_at: datetime | None
+    last_error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    integration_id: int
+    integration: str
+    trigger: str
+    status: str
+    status_label: str
+    started_at: datetime
+    ended_at: datetime | None
+    counts: dict[str, dict[str, int]]
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: datetime
+    integration: str
+    kind: str  # sent, failed, retrying, skipped, queued, sync... or "queue" for a queue row
+    level: str  # info, warning, error
+    message: str
+    state: str = ""  # for queue rows: their state
+
+    def as_dict(self) -> dict[str, Any]:
+        return _plain(asdict(self))
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat(sep=" ", timespec="seconds") if isinstance(v, datetime) else v
+            for k, v in data.items()}
+
+
+def _integration_ids(integration: Integration | int | None) -> list[int]:
+    if integration is None:
+        return [row.id for row in Integration.select(Integration.id).order_by(Integration.id)]
+    return [integration if isinstance(integration, int) else integration.id]
+
+
+def journal_rows(integration: Integration | int | None = None, state: str | None = None,
+                 email: str | None = None, limit: int = JOURNAL_LIMIT) -> list[JournalRow]:
+    """Queue rows, the ``limit`` most recently updated per integration, newest first.
+
+    ``state`` is one of ``core.sync.queue.STATES``; ``email`` matches part of the address,
+    ignoring case.
+    """
+    if state is not None and state not in STATES:
+        raise ValueError(f"Unknown state {state!r}; use one of: {', '.join(STATES)}.")
+    names = {i.id: i.name for i in Integration.select(Integration.id, Integration.name)}
+    rows: list[JournalRow] = []
+    for integration_id in _integration_ids(integration):
+        query = QueueItem.select().where(QueueItem.integration == integration_id)
+        if state:
+            query = query.where(QueueItem.state == state)
+        if email:
+            query = query.where(QueueItem.email.contains(email.strip()))
+        query = query.order_by(QueueItem.updated.desc(), QueueItem.id.desc()).limit(limit)
+        rows.extend(_journal_row(item, names.get(integration_id, "")) for item in query)
+    rows.sort(key=lambda r: (r.updated, r.id), reverse=True)
+    return rows
+
+
+def _journal_row(item: QueueItem, integration_name: str) -> JournalRow:
+    return JournalRow(
+        id=item.id, integration_id=item.integration_id, integration=integration_name,
+        entity=item.entity, record_id=item.record_id, email=item.email, label=item.label,
+        action=item.action, state=item.state, state_label=STATE_LABELS.get(item.state, item.state),
+        attempts=item.attempts, max_attempts=item.max_attempts, source=item.source,
+        added=item.created, updated=item.updated, next_attempt_at=item.next_attempt_at,
+        last_error=item.last_error or "")
+
+
+def run_rows(integration: Integration | int | None = None, limit: int = 50) -> list[RunRow]:
+    """The latest runs, newest first (``limit`` per integration)."""
+    names = {i.id: i.name for i in Integration.select(Integration.id, Integration.name)}
+    rows: list[RunRow] = []
+    for integration_id in _integration_ids(integration):
+        query = (SyncRun.select().where(SyncRun.integration == integration_id)
+                 .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit))
+        rows.extend(RunRow(run.id, integration_id, names.get(integration_id, ""), run.trigger,
+                           run.status, RUN_STATUS_LABELS.get(run.status, run.status),
+                           run.started_at, run.ended_at, run.counts, run.error or "")
+                    for run in query)
+    rows.sort(key=lambda r: (r.started_at, r.id), reverse=True)
+    return rows
+
+
+def record_history(entity: str, record_id: int, limit: int = 500) -> list[HistoryRow]:
+    """What every integration did with one record, newest first: events and queue rows."""
+    names = {i.id: i.name for i in Integration.select(Integration.id, Integration.name)}
+    rows = [HistoryRow(e.at, names.get(e.integration_id, ""), e.kind, e.level, e.message)
+            for e in HistoryEvent.select().where(HistoryEvent.entity == entity,
+                                                 HistoryEvent.record_id == record_id)
+            .order_by(HistoryEvent.at.desc()).limit(limit)]
+    for item in (QueueItem.select().where(QueueItem.entity == entity,
+                                          QueueItem.record_id == record_id)
+                 .order_by(QueueItem.updated.desc()).limit(limit)):
+        label = STATE_LABELS.get(item.state, item.state)
+        text = f"{item.action}: {label.lower()} after {item.attempts} attempt(s)"
+        if item.last_error:
+            text += f". {item.last_error}"
+        level = "error" if item.state == "failed" else "warning" if item.last_error else "info"
+        rows.append(HistoryRow(item.updated, names.get(item.integration_id, ""), "queue", level,
+                               text, item.state))
+    rows.sort(key=lambda r: r.at, reverse=True)
+    return rows[:limit]

@@ -1,0 +1,1 @@
+"""The connector contract suite (``contract.py``) and its run against the fake connector."""

@@ -1,0 +1,254 @@
+"""The headless commands: integration add/list/remove, sync and journal."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from connectors import base
+from connectors import cli as connectors_cli
+from core.cli import main
+from core.models.sync import Integration
+from core.sync import lock
+from tests.helpers.fake_service import GOOD_PASSWORD, GOOD_USER, FakeService, register_fake
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fake_connector() -> Iterator[None]:
+    register_fake()
+    yield
+    base.REGISTRY.pop("fake", None)
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    yield
+    root = logging.getLogger("listbridge")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.propagate = True
+    root.setLevel(logging.NOTSET)
+
+
+@pytest.fixture
+def service() -> Iterator[FakeService]:
+    fake = FakeService().start()
+    yield fake
+    fake.stop()
+
+
+def run(profile, *argv: str, stdin: str | None = None, monkeypatch=None) -> int:
+    if stdin is not None:
+        assert monkeypatch is not None
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    return main(["--data-dir", str(profile.root), *argv],
+                registrars=[connectors_cli.register])
+
+
+def add(profile, monkeypatch, service: FakeService, name: str = "Main",
+        password: str = GOOD_PASSWORD) -> int:
+    return run(profile, "integration", "add", "--type", "fake", "--name", name,
+               "--option", f"USERNAME={GOOD_USER}", "--option", f"api_url={service.base_url}",
+               stdin=password + "\n", monkeypatch=monkeypatch)
+
+
+# -- integration add ---------------------------------------------------------------------------------
+
+def test_add_reads_the_password_from_standard_input(profile, memory_keyring, monkeypatch,
+                                                    service, capsys):
+    assert add(profile, monkeypatch, service) == 0
+    integration = Integration.get(Integration.name == "Main")
+    assert integration.settings["username"] == GOOD_USER
+    assert integration.settings["api_url"] == service.base_url
+    assert memory_keyring.entries[("listbridge", f"{integration.secret_ref}:password")] == \
+        GOOD_PASSWORD
+    assert "added" in capsys.readouterr().out
+
+
+def test_add_asks_for_the_password_on_a_terminal(profile, memory_keyring, monkeypatch, service):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    prompts = []
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr("getpass.getpass", lambda text: prompts.append(text) or GOOD_PASSWORD)
+    assert run(profile, "integration", "add", "--type", "fake", "--name", "Main",
+               "--option", f"username={GOOD_USER}") == 0
+    assert prompts == ["Password: "]
+
+
+def test_a_password_on_the_command_line_is_refused(profile, memory_keyring, monkeypatch,
+                                                   capsys):
+    code = run(profile, "integration", "add", "--type", "fake", "--name", "Main",
+               "--option", f"username={GOOD_USER}", "--option", f"password={GOOD_PASSWORD}",
+               stdin="", monkeypatch=monkeypatch)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "never taken from the command line" in err and GOOD_PASSWORD not in err
+    assert Integration.select().count() == 0
+
+
+@pytest.mark.parametrize("argv, stdin, message", [
+    (["--type", "fake", "--name", "M", "--option", "colour=red"], "pw\n", "no option 'colour'"),
+    (["--type", "fake", "--name", "M", "--option", "username"], "pw\n", "not KEY=VALUE"),
+    (["--type", "fake", "--name", "M", "--option", "username=u"], "", "Password missing"),
+    (["--type", "fake", "--name", "M", "--option", "username=u"], "short\n", "at least 8"),
+    (["--type", "nosuch", "--name", "M"], "", "Unknown integration type"),
+])
+def test_add_reports_bad_usage(profile, memory_keyring, monkeypatch, capsys, argv, stdin,
+                               message):
+    assert run(profile, "integration", "add", *argv, stdin=stdin, monkeypatch=monkeypatch) == 2
+    assert message in capsys.readouterr().err
+    assert Integration.select().count() == 0
+
+
+def test_add_with_check_saves_nothing_when_the_connection_fails(profile, memory_keyring,
+                                                                monkeypatch, service, capsys):
+    code = run(profile, "integration", "add", "--type", "fake", "--name", "Main", "--check",
+               "--option", f"username={GOOD_USER}", "--option", f"api_url={service.base_url}",
+               stdin="Wrong-pa55word\n", monkeypatch=monkeypatch)
+    assert code == 1
+    assert "refused the credentials" in capsys.readouterr().err
+    assert Integration.select().count() == 0
+
+
+def test_add_in_a_real_process_reads_the_password_from_stdin(profile, tmp_path):
+    keyring_file = tmp_path / "keyring.json"
+    env = {**os.environ, "LISTBRIDGE_TEST_KEYRING_FILE": str(keyring_file),
+           "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.helpers.fake_service", "--data-dir", str(profile.root),
+         "integration", "add", "--type", "fake", "--name", "Piped",
+         "--option", f"username={GOOD_USER}"],
+        input=GOOD_PASSWORD + "\n", capture_output=True, text=True, cwd=REPO_ROOT, env=env,
+        timeout=60)
+    assert done.returncode == 0, done.stderr
+    integration = Integration.get(Integration.name == "Piped")
+    stored = json.loads(keyring_file.read_text())
+    assert stored == {f"listbridge/{integration.secret_ref}:password": GOOD_PASSWORD}
+    assert GOOD_PASSWORD.encode() not in profile.database.read_bytes()
+
+
+# -- integration list and remove ---------------------------------------------------------------------
+
+def test_list_shows_the_integrations_without_secrets(profile, memory_keyring, monkeypatch,
+                                                     service, capsys):
+    assert run(profile, "integration", "list") == 0
+    assert "No integrations yet" in capsys.readouterr().out
+    add(profile, monkeypatch, service)
+    capsys.readouterr()
+    assert run(profile, "integration", "list", "--json") == 0
+    out = capsys.readouterr().out
+    rows = json.loads(out)
+    assert [(r["name"], r["type"], r["active"], r["schedule_minutes"]) for r in rows] == [
+        ("Main", "fake", True, 5)]
+    assert rows[0]["settings"] == {"username": GOOD_USER, "api_url": service.base_url}
+    assert GOOD_PASSWORD not in out
+    assert run(profile, "integration", "list") == 0
+    assert "Main" in capsys.readouterr().out
+
+
+def test_remove_deletes_the_integration_and_its_keyring_entries(profile, memory_keyring,
+                                                                monkeypatch, service, capsys):
+    add(profile, monkeypatch, service)
+    assert run(profile, "integration", "remove", "Main") == 0
+    assert Integration.select().count() == 0 and memory_keyring.entries == {}
+    assert run(profile, "integration", "remove", "Main") == 1
+    assert "no integration named" in capsys.readouterr().err
+
+
+def test_integration_without_an_action_is_a_usage_error(profile):
+    assert run(profile, "integration") == 2
+
+
+# -- sync --------------------------------------------------------------------------------------------
+
+def test_sync_prints_each_steps_counts(profile, memory_keyring, monkeypatch, service, capsys):
+    from core.models.store import Contact
+    from core.store import save_record
+
+    add(profile, monkeypatch, service)
+    save_record(Contact(email="one@example.com"))
+    save_record(Contact(email="two@example.com"))
+    capsys.readouterr()
+    assert run(profile, "sync", "--integration", "Main") == 0
+    out = capsys.readouterr().out
+    assert "Main: succeeded" in out
+    assert "Find changed contacts: queued to send 2" in out
+    assert "Send queued changes: sent 2" in out
+    assert service.writes == {"one@example.com": 1, "two@example.com": 1}
+    assert run(profile, "sync", "--all") == 0
+
+
+def test_sync_fails_with_the_admins_message(profile, memory_keyring, monkeypatch, service,
+                                            capsys):
+    add(profile, monkeypatch, service, password="Wrong-pa55word")
+    assert run(profile, "sync") == 1
+    out = capsys.readouterr().out
+    assert "failed" in out and "refused the credentials" in out
+
+
+def test_sync_of_an_integration_already_running_fails(profile, memory_keyring, monkeypatch,
+                                                      service, capsys):
+    add(profile, monkeypatch, service)
+    integration = Integration.get(Integration.name == "Main")
+    held = lock.try_acquire(integration.id, ttl=60, holder="server-2:77:MainThread")
+    assert held is not None
+    try:
+        assert run(profile, "sync", "--integration", "Main") == 1
+    finally:
+        held.release()
+    assert "Main is already synchronising (on server-2)" in capsys.readouterr().err
+
+
+def test_sync_of_an_unknown_integration_fails(profile, capsys):
+    assert run(profile, "sync", "--integration", "Nope") == 1
+    assert run(profile, "sync", "--loop", "--integration", "Nope") == 2
+
+
+def test_help_documents_the_exit_statuses(profile, capsys):
+    for command in (["sync"], ["integration", "add"], ["journal"]):
+        with pytest.raises(SystemExit) as caught:
+            run(profile, *command, "--help")
+        assert caught.value.code == 0
+        assert "Exit status" in capsys.readouterr().out
+
+
+# -- journal -----------------------------------------------------------------------------------------
+
+def test_journal_lists_queue_rows_and_runs(profile, memory_keyring, monkeypatch, service,
+                                           capsys):
+    from core.models.store import Contact
+    from core.store import save_record
+
+    add(profile, monkeypatch, service)
+    save_record(Contact(email="ok@example.com"))
+    save_record(Contact(email="refused@example.com"))
+    service.fail_permanently("refused@example.com")
+    run(profile, "sync")
+    capsys.readouterr()
+    assert run(profile, "journal", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["email"], r["state"]) for r in rows} == {("ok@example.com", "done"),
+                                                       ("refused@example.com", "retrying")}
+    assert run(profile, "journal", "--integration", "Main", "--state", "retrying") == 0
+    out = capsys.readouterr().out
+    assert "refused@example.com" in out and "is refused" in out and "ok@example.com" not in out
+    assert run(profile, "journal", "--runs", "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "partial"
+    assert run(profile, "journal", "--integration", "Nope") == 1
+    with pytest.raises(SystemExit) as caught:
+        run(profile, "journal", "--state", "lost")
+    assert caught.value.code == 2
