@@ -21,6 +21,8 @@ database_proxy = pw.DatabaseProxy()
 
 
 class BaseModel(pw.Model):
+    id = pw.AutoField()  # declared so that type checkers see it (peewee adds it anyway)
+
     class Meta:
         database = database_proxy
         legacy_table_names = False
