@@ -1,0 +1,1 @@
+"""ListBridge's window: PySide6 over the store of ``core`` (entry point: ``gui.app.main``)."""

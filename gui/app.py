@@ -1,0 +1,180 @@
+"""``listbridge``: with no command, the window; with a command, the headless work of ``core.cli``.
+
+Qt is imported only inside ``run_window``, so headless commands (cron, systemd, a server without a
+display) never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from core.paths import Profile, resources_dir
+
+log = logging.getLogger("listbridge.gui")
+qt_log = logging.getLogger("listbridge.qt")
+STYLE_SHEET = "style.qss"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``listbridge`` entry point."""
+    import core.cli
+    from connectors.cli import register as connectors_register
+
+    return core.cli.main(argv, registrars=[connectors_register], open_window=run_window)
+
+
+# -- Qt's messages into Python logging ------------------------------------------------------------
+
+def install_qt_message_handler() -> None:
+    """Route qDebug/qWarning/... into the ``listbridge.qt`` logger (and so the log file)."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    levels = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }
+
+    def handler(mode: Any, context: Any, message: str) -> None:
+        where = ""
+        if context is not None and getattr(context, "category", None) not in (None, "default"):
+            where = f"[{context.category}] "
+        qt_log.log(levels.get(mode, logging.WARNING), "%s%s", where, message)
+
+    qInstallMessageHandler(handler)
+
+
+# -- the crash handler ----------------------------------------------------------------------------
+
+class CrashHandler:
+    """``sys.excepthook`` for the window: the trace to the log, a short message to the admin."""
+
+    def __init__(self, log_dir: Path | None) -> None:
+        self.log_dir = log_dir
+        self._showing = False
+
+    def __call__(self, kind: type[BaseException], error: BaseException,
+                 trace: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, trace)
+            return
+        log.critical("Unexpected error\n%s", "".join(traceback.format_exception(kind, error,
+                                                                                 trace)))
+        self.show(error)
+
+    def message(self, error: BaseException) -> str:
+        from PySide6.QtCore import QCoreApplication
+
+        from core.logs import redact
+
+        what = redact(str(error)) or type(error).__name__
+        where = f" ({self.log_dir / 'listbridge.log'})" if self.log_dir else ""
+        return QCoreApplication.translate(
+            "CrashHandler", "Something went wrong: {what}\n\nYour data is safe; the action may "
+            "not have finished. The details were written to the log{where}.").format(
+                what=what, where=where)
+
+    def show(self, error: BaseException) -> None:
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        if self._showing or QApplication.instance() is None:
+            return
+        self._showing = True  # one box at a time, even if the box itself raises again
+        try:
+            box = QMessageBox(QMessageBox.Icon.Critical, "ListBridge", self.message(error))
+            box.setObjectName("crashMessage")
+            box.exec()
+        finally:
+            self._showing = False
+
+
+def install_crash_handler(log_dir: Path | None) -> CrashHandler:
+    handler = CrashHandler(log_dir)
+    sys.excepthook = handler
+    return handler
+
+
+# -- the style sheet ------------------------------------------------------------------------------
+
+def style_sheet() -> str:
+    path = resources_dir() / STYLE_SHEET
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def apply_style(app: Any) -> None:
+    app.setStyle("Fusion")  # the same look on every platform, and in the screenshots
+    app.setStyleSheet(style_sheet())
+
+
+# -- the window -----------------------------------------------------------------------------------
+
+def make_application(argv: Sequence[str] | None = None) -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    from core import APP_NAME
+
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(
+        list(argv or sys.argv[:1]))
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName("listbridge")
+    apply_style(app)
+    return app
+
+
+def run_window(args: argparse.Namespace, profile: Profile) -> int:
+    """Open the window on the profile ``core.cli`` opened, and run Qt and asyncio on one loop."""
+    import asyncio
+
+    import qasync
+
+    from gui.mainwindow import MainWindow
+    from gui.workers import wait_for_jobs
+
+    install_qt_message_handler()
+    app = make_application()
+    install_crash_handler(profile.log_dir)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    window = MainWindow(profile)
+    window.show()
+    log.info("Window opened on %s%s", profile.root, " (demo)" if profile.demo else "")
+    try:
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        wait_for_jobs()
+        if profile.demo:
+            _throw_away(profile)
+    return 0
+
+
+def _throw_away(profile: Profile) -> None:
+    """The demo profile is a temporary folder: remove it, as the banner promised."""
+    import shutil
+
+    from core.db import close_database
+
+    close_database()
+    root = logging.getLogger("listbridge")
+    for handler in list(root.handlers):  # the log file is in the folder being removed
+        root.removeHandler(handler)
+        handler.close()
+    shutil.rmtree(profile.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The dialogs: records, lists, campaigns, settings, import."""

@@ -1,0 +1,118 @@
+"""Marketing lists through the window: a dynamic list from the filter editor, members, recompute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QWidget,
+)
+
+from core.lists import add_members
+from core.models.store import Contact, ListMember, MarketingList
+from core.store import save_record
+from tests.gui.helpers import child, find_dialog, insert_contacts
+
+
+def test_dynamic_list_from_the_filter_editor(qtbot: Any, make_window: Any) -> None:
+    insert_contacts(5, city="Berlin")
+    insert_contacts(3, city="Paris", prefix="parisian")
+    window = make_window()
+    window.show_page("lists")
+    overview = window.lists.overview
+    qtbot.waitUntil(overview.model.has_loaded)
+    assert overview.stack.currentWidget() is overview.empty
+    qtbot.mouseClick(child(overview, QPushButton, "newButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(window, "marketingListDialog") is not None)
+    dialog = find_dialog(window, "marketingListDialog")
+
+    qtbot.keyClicks(child(dialog, QLineEdit, "field_name"), "People in Paris")
+    qtbot.mouseClick(child(dialog, QRadioButton, "dynamicRadio"), Qt.MouseButton.LeftButton)
+    row = child(dialog, QWidget, "filterRow0")
+    field = child(row, QComboBox, "ruleField")
+    field.setCurrentIndex(field.findData("city"))
+    operator = child(row, QComboBox, "ruleOperator")
+    operator.setCurrentIndex(operator.findData("equals"))
+    qtbot.keyClicks(child(row, QLineEdit, "ruleValue"), "paris")
+    preview = child(dialog, QLabel, "filterPreview")
+    qtbot.waitUntil(lambda: preview.text() == "3 records match", timeout=3000)
+
+    qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    mlist = MarketingList.get(MarketingList.name == "People in Paris")
+    assert mlist.list_type == "dynamic" and "paris" in mlist.filter_json
+
+    # Saving a new filter opens the list and recomputes it.
+    page = window.lists.list_page
+    assert window.lists.stack.currentWidget() is page
+    result = child(page, QLabel, "recomputeResult")
+    qtbot.waitUntil(lambda: result.text() == "3 joined, 0 left", timeout=3000)
+    members = page.members
+    qtbot.waitUntil(lambda: members.model.total() == 3 and not members.model.is_loading())
+    assert {members.model.row(r)["email"] for r in range(3)} == {
+        f"parisian{n}@example.com" for n in range(3)}
+    assert {members.model.row(r)["state"] for r in range(3)} == {"subscribed"}
+
+    # Someone moves to Paris, someone leaves: Recompute reports both.
+    moving = Contact.get(Contact.email == "person0@example.com")
+    moving.city = "Paris"
+    save_record(moving)
+    leaving = Contact.get(Contact.email == "parisian2@example.com")
+    leaving.city = "Lyon"
+    save_record(leaving)
+    button = child(page, QPushButton, "recomputeButton")
+    qtbot.waitUntil(button.isEnabled)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: result.text() == "1 joined, 1 left", timeout=3000)
+    qtbot.waitUntil(lambda: members.model.total() == 4 and not members.model.is_loading())
+    states = {members.model.row(r)["email"]: members.model.row(r)["state"] for r in range(4)}
+    assert states["parisian2@example.com"] == "removed"
+    assert states["person0@example.com"] == "subscribed"
+
+    # The slot where the Dotmailer actions will go is there, and empty.
+    from PySide6.QtWidgets import QHBoxLayout
+
+    slot = page.findChild(QHBoxLayout, "listIntegrationActions")
+    assert slot is not None and slot.count() == 0
+
+
+def test_static_list_add_and_remove_members(qtbot: Any, make_window: Any) -> None:
+    insert_contacts(4)
+    mlist = MarketingList.create(name="Hand picked", entity="contact")
+    add_members(mlist, [Contact.get(Contact.email == "person0@example.com").id])
+    window = make_window()
+    window.show_page("lists")
+    window.lists.open_list(mlist.id)
+    page = window.lists.list_page
+    members = page.members
+    qtbot.waitUntil(lambda: members.model.total() == 1 and not members.model.is_loading())
+    assert not child(page, QPushButton, "recomputeButton").isVisible()
+
+    qtbot.mouseClick(child(page, QPushButton, "addMembersButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find_dialog(window, "recordPicker") is not None)
+    picker = find_dialog(window, "recordPicker")
+    qtbot.keyClicks(child(picker, QLineEdit, "pickerSearch"), "person3")
+    qtbot.waitUntil(lambda: picker.model.search == "person3" and picker.model.total() == 1
+                    and not picker.model.is_loading(), timeout=3000)
+    picker.table.selectRow(0)
+    qtbot.mouseClick(child(picker, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: members.model.total() == 2 and not members.model.is_loading(),
+                    timeout=3000)
+
+    row = members.model.row_of_id(members.model.row_id(0))
+    members.table.selectRow(row)
+    removed_email = members.model.row(row)["email"]
+    members.delete_records(members.table.selected_ids())
+    qtbot.waitUntil(lambda: ListMember.select().where(ListMember.state == "removed").count() == 1)
+    qtbot.waitUntil(lambda: not members.model.is_loading())
+    state = child(page, QComboBox, "memberStateFilter")
+    state.setCurrentIndex(state.findText("Removed"))
+    qtbot.waitUntil(lambda: members.model.total() == 1 and not members.model.is_loading())
+    assert members.model.row(0)["email"] == removed_email
+    assert members.model.row(0)["removed_at"] is not None
