@@ -1,0 +1,280 @@
+"""Headless INES commands (ines.md §3.14, §3.3, §3.12) and ``listbridge emulator ines``.
+
+    listbridge ines sync [--integration NAME] [--number-of-leads-to-process=N]
+    listbridge ines get-mapping [--integration NAME]
+    listbridge ines push --integration NAME (--contact EMAIL | --list NAME)
+    listbridge ines journal [--integration NAME] [--status STATUS] [--limit N] [--json]
+    listbridge ines retry [--integration NAME] [--row ID ...]
+    listbridge emulator ines [--port N] [--user ACCOUNT:USER:PASSWORD ...] [--demo] ...
+
+Exit statuses: 0 done, 1 failed, 2 bad usage (``ines sync``: 0 also when full sync is off, after
+saying so; 1 when no INES session can be opened, no row touched).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from core.paths import Profile
+
+SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser("ines", help="INES CRM: full sync, mapping, push, journal",
+                            description="INES CRM commands.",
+                            epilog="Exit status: 0 done, 1 failed, 2 bad usage.")
+    commands = parser.add_subparsers(dest="ines_command", metavar="ACTION")
+    parser.set_defaults(handler=_missing_action(parser))
+
+    run = commands.add_parser(
+        "sync", help="send queued contacts to INES and run the initial sync (for cron)",
+        description="The full-sync run (the plugin's crm:ines): the first N pending updates, "
+                    "the first N pending deletions, then the initial sync.",
+        epilog="Exit status: 0 done (also when full sync is off), 1 no INES session or the run "
+               "failed, 2 bad usage.")
+    run.add_argument("--integration", metavar="NAME", help="the INES integration (default: the "
+                                                          "only one)")
+    run.add_argument("--number-of-leads-to-process", dest="leads", type=_positive_int,
+                     default=10, metavar="N",
+                     help="how many queued contacts to send per action in this run (10)")
+    run.set_defaults(handler=sync)
+
+    mapping = commands.add_parser("get-mapping", help="print the getMapping JSON document")
+    mapping.add_argument("--integration", metavar="NAME")
+    mapping.set_defaults(handler=get_mapping)
+
+    push = commands.add_parser("push", help="push a contact or a marketing list to INES now")
+    push.add_argument("--integration", metavar="NAME", required=True)
+    which = push.add_mutually_exclusive_group(required=True)
+    which.add_argument("--contact", metavar="EMAIL")
+    which.add_argument("--list", dest="list_name", metavar="NAME")
+    push.set_defaults(handler=push_command)
+
+    journal = commands.add_parser("journal", help="print the INES journal (200 latest rows)")
+    journal.add_argument("--integration", metavar="NAME")
+    journal.add_argument("--status", choices=("PENDING", "DONE", "FAILED"))
+    journal.add_argument("--limit", type=_positive_int, default=200)
+    journal.add_argument("--json", action="store_true")
+    journal.set_defaults(handler=journal_command)
+
+    retry = commands.add_parser("retry", help="put FAILED rows back to PENDING")
+    retry.add_argument("--integration", metavar="NAME")
+    retry.add_argument("--row", type=int, action="append", metavar="ID",
+                       help="only these rows (repeatable; default: every FAILED row)")
+    retry.set_defaults(handler=retry_command)
+
+    add_emulator_command(sub, "ines", _emulator_arguments, emulator)
+
+
+def _missing_action(parser: argparse.ArgumentParser) -> Callable[..., int]:
+    def handler(args: argparse.Namespace, profile: Profile) -> int:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+
+    return handler
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive whole number")
+    return value
+
+
+def _pick(name: str | None) -> tuple[Any, int]:
+    """The INES integration named, or the only one; (None, exit status) with a message."""
+    from core.models.sync import Integration
+
+    query = Integration.select().where(Integration.type == "ines").order_by(Integration.name)
+    if name:
+        found = query.where(Integration.name == name.strip()).first()
+        if found is None:
+            print(f"listbridge: no INES integration named {name!r}", file=sys.stderr)
+            return None, EXIT_FAILED
+        return found, EXIT_OK
+    found_all = list(query)
+    if not found_all:
+        print("listbridge: there is no INES integration (add one with `listbridge integration "
+              "add --type ines`)", file=sys.stderr)
+        return None, EXIT_FAILED
+    if len(found_all) > 1:
+        names = ", ".join(i.name for i in found_all)
+        print(f"listbridge: several INES integrations ({names}): name one with --integration",
+              file=sys.stderr)
+        return None, EXIT_USAGE
+    return found_all[0], EXIT_OK
+
+
+def sync(args: argparse.Namespace, profile: Profile) -> int:
+    """§3.14: full sync off → say so, 0; no session → 1, no row touched; after a run → 0."""
+    from connectors.ines.connector import InesConnector, counts_of
+    from connectors.ines.mapping import full_sync_mode
+    from core.sync.lock import AlreadyRunning
+    from core.sync.runner import run_sync
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    if not full_sync_mode(integration):
+        print(f"Full sync is off for the INES integration {integration.name!r} (or it is not "
+              "published): nothing to do.")
+        return EXIT_OK
+    try:
+        result = run_sync(integration, InesConnector(leads_per_run=args.leads), trigger="headless")
+    except AlreadyRunning as exc:
+        print(f"listbridge: {exc.admin_message}", file=sys.stderr)
+        return EXIT_FAILED
+    if not result.ok:
+        print(f"listbridge: {result.message}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in counts_of(result).lines():
+        print(line)
+    return EXIT_OK
+
+
+def get_mapping(args: argparse.Namespace, profile: Profile) -> int:
+    from connectors.ines.catalogue import cached_config
+    from connectors.ines.mapping import get_mapping_json
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    print(get_mapping_json(integration, cached_config(integration)))
+    return EXIT_OK
+
+
+def push_command(args: argparse.Namespace, profile: Profile) -> int:
+    from connectors.ines.connector import list_contacts, push
+    from core.integrations import read_secrets
+    from core.models.store import Contact, MarketingList, email_key
+    from core.sync.lock import AlreadyRunning
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    activity = ""
+    if args.contact:
+        contact = Contact.get_or_none(Contact.email_key == email_key(args.contact))
+        if contact is None:
+            print(f"listbridge: no contact with the email {args.contact!r}", file=sys.stderr)
+            return EXIT_FAILED
+        ids = [contact.id]
+        activity = "Pushed from the command line"
+    else:
+        mlist = MarketingList.get_or_none(MarketingList.name == args.list_name)
+        if mlist is None:
+            print(f"listbridge: no marketing list named {args.list_name!r}", file=sys.stderr)
+            return EXIT_FAILED
+        ids = list_contacts(mlist)
+        activity = f"List {mlist.name}"
+    try:
+        summary = push(integration, ids, read_secrets(integration), activity=activity)
+    except AlreadyRunning as exc:
+        print(f"listbridge: {exc.admin_message}", file=sys.stderr)
+        return EXIT_FAILED
+    for outcome in summary.outcomes:
+        print(f"{outcome.email or outcome.contact_id}: {outcome.status}: {outcome.message}")
+    if len(summary.outcomes) != 1:
+        print(summary.message)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def journal_command(args: argparse.Namespace, profile: Profile) -> int:
+    from connectors.ines.queue import journal
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    rows = journal(integration, limit=args.limit, status=args.status)
+    if args.json:
+        print(json.dumps([{**row.__dict__, "date_added": row.date_added.isoformat(),
+                           "date_last_update": row.date_last_update.isoformat()}
+                          for row in rows], indent=1))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row.date_added:%Y-%m-%d %H:%M}  {row.action:6}  {row.email:30.30}  "
+              f"{row.company:20.20}  {row.status:7}  {row.attempts}  "
+              f"{row.date_last_update:%Y-%m-%d %H:%M}  {row.last_error}")
+    return EXIT_OK
+
+
+def retry_command(args: argparse.Namespace, profile: Profile) -> int:
+    from connectors.ines.queue import retry_failed
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    count = retry_failed(integration, args.row)
+    print(f"{count} failed row(s) back in the queue.")
+    return EXIT_OK
+
+
+# -- listbridge emulator ines ------------------------------------------------------------------------
+
+def add_emulator_command(sub: SubParsers, name: str,
+                         arguments: Callable[[argparse.ArgumentParser], None],
+                         handler: Callable[[argparse.Namespace, Profile], int]) -> None:
+    """Add ``listbridge emulator <name>``, creating the ``emulator`` command on first use so that
+    every connector can add its emulator without clashing."""
+    parent = sub.choices.get("emulator")
+    if parent is None:
+        parent = sub.add_parser("emulator", help="run a service emulator on this computer",
+                                description="Run a loopback emulator of a service, for tests "
+                                            "and demos, until Ctrl+C.")
+        parent.set_defaults(handler=_missing_action(parent), needs_profile=False)
+    # The same ``emulator`` command as the other connectors' (connectors/dotmailer/cli.py).
+    group = next((a for a in parent._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if group is None:
+        group = parent.add_subparsers(dest="emulator_service", metavar="SERVICE")
+    child = group.add_parser(name, help=f"the {name} emulator")
+    arguments(child)
+    child.set_defaults(handler=handler, needs_profile=False)
+
+
+def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, help="TCP port (0 = any free one)")
+    parser.add_argument("--user", action="append", metavar="ACCOUNT:USER:PASSWORD",
+                        help="a login the emulator accepts (repeatable)")
+    parser.add_argument("--demo", action="store_true", help="start with demo data")
+    parser.add_argument("--state", metavar="FILE", help="load the data from FILE, save it back")
+    parser.add_argument("--admin-http", action="store_true",
+                        help="serve the test hooks under /_emulator/")
+    parser.add_argument("--strict", action="store_true",
+                        help="exact namespace and SOAPAction (lenient=false)")
+
+
+def emulator(args: argparse.Namespace, profile: Profile) -> int:
+    from connectors.ines import emulator as ines_emulator
+
+    argv: list[str] = []
+    if args.port is not None:
+        argv += ["--port", str(args.port)]
+    for user in args.user or ():
+        argv += ["--user", user]
+    for flag, on in (("--demo", args.demo), ("--admin-http", args.admin_http),
+                     ("--strict", args.strict)):
+        if on:
+            argv.append(flag)
+    if args.state:
+        argv += ["--state", args.state]
+    return ines_emulator.main(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m connectors.ines.cli ...``: the headless commands with INES's own."""
+    from core.cli import main as core_main
+
+    return core_main(list(argv) if argv is not None else None, registrars=[register])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

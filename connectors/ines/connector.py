@@ -1,0 +1,282 @@
+"""The INES CRM connector: its form, features, connection check, run step, and the actions the
+window calls (mapping tab, "Push to INES", journal).
+
+Every function here that reaches INES blocks: the GUI calls it on a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.base import (
+    BaseConnector,
+    CheckResult,
+    ConfigurationError,
+    ConnectorError,
+    Feature,
+    FormField,
+    SyncStep,
+)
+from connectors.ines import queue
+from connectors.ines.catalogue import (
+    InesConfig,
+    InesField,
+    cached_config,
+    catalogue,
+    drop_config,
+    fetch_config,
+    field_choices,
+    store_config,
+)
+from connectors.ines.client import DEFAULT_API_URL, InesApi, make_client
+from connectors.ines.fullsync import (
+    DEFAULT_LEADS_PER_RUN,
+    RunCounts,
+    RunStopped,
+    run_full_sync,
+)
+from connectors.ines.mapping import (
+    FULL_SYNC,
+    PUSH_LEAD,
+    MappingSettings,
+    ensure_local_fields,
+    full_sync_mode,
+    local_field_options,
+    settings_changed,
+)
+from connectors.ines.sync import FieldCheck, PushSummary, ineligible_reason, push_contacts
+from core.models.store import Contact, ListMember, MarketingList
+from core.models.sync import Integration
+from core.store import FieldInfo
+
+log = logging.getLogger("listbridge.ines")
+
+STEP_NAME = "ines"
+STEP_LABEL = "Send queued contacts to INES"
+PUSH_LOCK_WAIT_S = 60.0
+
+
+class InesConnector(BaseConnector):
+    type_name = "ines"
+    label = "INES CRM"
+    default_api_url = DEFAULT_API_URL
+    default_schedule_minutes: int | None = 5
+    max_attempts = 3
+
+    def __init__(self, leads_per_run: int | None = None) -> None:
+        self.leads_per_run = leads_per_run  # None: the integration's setting, else 10
+
+    def form_fields(self) -> list[FormField]:
+        return [
+            FormField("account", "Account", required=True,
+                      help="Your INES CRM account (Compte)."),
+            FormField("username", "User", required=True, help="Your INES CRM user name."),
+            FormField("password", "Password", kind="password", required=True, secret=True,
+                      help="Kept in the system keyring, never in the database."),
+            self.api_url_field(),
+        ]
+
+    def features(self) -> list[Feature]:
+        return [
+            Feature(PUSH_LEAD, "Push contacts to this integration",
+                    help="Enables \"Push to INES\" on contacts and marketing lists."),
+            Feature(FULL_SYNC, "Full sync of all contacts", implies=(PUSH_LEAD,),
+                    help="Every contact with an email and a company is sent to INES, changes and "
+                         "deletions included, by the scheduled sync (or `listbridge ines sync`)."),
+        ]
+
+    def not_overwritable_choices(self, integration: Integration | None = None
+                                 ) -> list[tuple[str, str]]:
+        """The checkboxes at the end of the Features tab: (mapping key, label), fixed fields
+        left out (they are never overwritable)."""
+        config = cached_config(integration) if integration is not None else None
+        return [(f.mapping_key, _row_label(f)) for f in catalogue(config) if f.offers_checkbox]
+
+    def check_connection(self, settings: dict[str, Any], secrets: dict[str, str]) -> CheckResult:
+        """"Test connection" (S2): drop the cached session and log in."""
+        try:
+            api = make_client(settings, secrets)
+        except ConfigurationError as exc:
+            return CheckResult(False, exc.admin_message, "configuration")
+        try:
+            return CheckResult(True, api.check_connection())
+        except ConnectorError as exc:
+            return CheckResult(False, exc.admin_message, _check_kind(exc))
+        finally:
+            api.close()
+
+    def steps(self, integration: Integration) -> list[SyncStep]:
+        return [SyncStep(STEP_NAME, STEP_LABEL, run=self._run_step, direction="export")]
+
+    def on_saved(self, integration: Integration) -> None:
+        drop_config(integration)  # new credentials or URL: read INES again (§3.1)
+        settings_changed()  # published or not: the record-change listener reads it again
+
+    # -- the scheduled run (§3.14) --
+
+    def _run_step(self, ctx: Any) -> None:
+        integration = ctx.integration
+        if not full_sync_mode(integration):
+            return  # nothing to do, and nothing to say every few minutes
+        limit = self.leads_per_run or int(integration.setting("leads_per_run")
+                                          or DEFAULT_LEADS_PER_RUN)
+        api = ctx.client if isinstance(ctx.client, InesApi) else None
+        if api is None:
+            api = make_client(ctx.settings, ctx.secrets)
+            ctx.client = api
+        try:
+            counts = run_full_sync(integration, api, limit, run=ctx.run,
+                                   check_cancel=ctx.check_cancel)
+        except RunStopped as stopped:
+            _count(ctx, stopped.counts)
+            raise stopped.error from None
+        _count(ctx, counts)
+
+
+def _count(ctx: Any, counts: RunCounts) -> None:
+    ctx.cache["ines.counts"] = counts
+    for key, value in (("updated", counts.updated), ("of_updates", counts.update_total),
+                       ("created", counts.created), ("unchanged", counts.unchanged),
+                       ("deleted", counts.deleted), ("of_deletes", counts.delete_total),
+                       ("failed", counts.update_failed + counts.delete_failed),
+                       ("enqueued", counts.enqueued)):
+        if value:
+            ctx.count(key, value)
+
+
+def counts_of(result: Any) -> RunCounts:
+    """The run's INES counts, read back from an engine ``RunResult``."""
+    numbers = result.counts.get(STEP_NAME, {})
+    return RunCounts(update_total=numbers.get("of_updates", 0), updated=numbers.get("updated", 0),
+                     created=numbers.get("created", 0), unchanged=numbers.get("unchanged", 0),
+                     delete_total=numbers.get("of_deletes", 0),
+                     deleted=numbers.get("deleted", 0), enqueued=numbers.get("enqueued", 0))
+
+
+def _check_kind(exc: ConnectorError) -> str:
+    return "transient" if exc.kind == "rate_limited" else exc.kind
+
+
+def _row_label(ines_field: InesField) -> str:
+    concept = "Contact" if ines_field.concept == "contact" else "Client"
+    return f"{concept}: {ines_field.label}"
+
+
+# -- the mapping tab (§3.1–§3.3) -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One row of the Contact Field Mapping tab."""
+
+    ines_field: InesField
+    local_key: str  # "" when unmapped
+    options: tuple[FieldInfo, ...]  # what the local field picker offers
+    suggested: str  # the local field ListBridge offers to create
+    choices: tuple[str, ...]  # for a suggested choice field
+    editable: bool  # CompanyName is automatic
+
+
+def load_configuration(integration: Integration, secrets: dict[str, str],
+                       refresh: bool = False) -> InesConfig:
+    """GetSyncInfo and the lookups: from the cache, else from INES (then cached). ``refresh``
+    reads INES again and also creates or fixes the special local fields (§3.1)."""
+    config = None if refresh else cached_config(integration)
+    if config is None or not config.lookups:
+        api = make_client(integration.settings, secrets)
+        try:
+            config = fetch_config(api)
+        finally:
+            api.close()
+        store_config(integration, config)
+        if refresh:
+            ensure_local_fields(config=config)
+    return config
+
+
+def mapping_rows(integration: Integration, config: InesConfig | None = None) -> list[MappingRow]:
+    """The mapping tab's rows in catalogue order (§3.2), custom fields from the cached config."""
+    config = config or cached_config(integration)
+    mapping = MappingSettings.of(integration)
+    rows = []
+    for ines_field in catalogue(config):
+        rows.append(MappingRow(ines_field, mapping.local(ines_field.mapping_key),
+                               tuple(local_field_options(ines_field.concept)),
+                               ines_field.suggested, field_choices(ines_field, config),
+                               not ines_field.automatic))
+    return rows
+
+
+def configuration_problems(integration: Integration) -> list[str]:
+    """What the integration page shows when nothing can sync (fail closed, §3.4)."""
+    mapping = MappingSettings.of(integration)
+    fields = FieldCheck()
+    problems = []
+    for key, what in ((mapping.contact_ref, "INES contact reference"),
+                      (mapping.client_ref, "INES client reference"),
+                      (mapping.stop_sync, "stop-sync indicator")):
+        if not key or not fields.exists(key):
+            problems.append(f"The {what} is not mapped to an existing local field, so no contact "
+                            "is synchronised. Map it in the Contact Field Mapping tab.")
+    return problems
+
+
+def why_not_synced(integration: Integration, contact: Contact) -> str | None:
+    """Why this contact is not synchronised with this integration, or None (for the contact view)."""
+    from connectors.ines.sync import LocalContact
+
+    view = LocalContact(contact)
+    stop = MappingSettings.of(integration).stop_sync
+    return ineligible_reason(view.email, view.company_name, stop,
+                             view.value(stop) if stop else None, FieldCheck())
+
+
+# -- "Push to INES" (§3.12) --------------------------------------------------------------------------------
+
+def push(integration: Integration, contacts: Iterable[Contact | int], secrets: dict[str, str],
+         activity: str = "", wait_timeout: float = PUSH_LOCK_WAIT_S) -> PushSummary:
+    """Push contacts now, under the integration's lock (a run in progress is waited for).
+
+    Never raises for a contact's failure: each outcome is in the summary, on the contact's
+    history and in the journal. Raises ``core.sync.lock.AlreadyRunning`` if the lock stays taken.
+    """
+    from core.sync.lock import acquire
+
+    lease = acquire(integration, wait=True, timeout=wait_timeout)
+    lease.keep_alive()
+    try:
+        try:
+            api: InesApi | None = make_client(integration.settings, secrets)
+            setup_error: ConnectorError | None = None
+        except ConnectorError as exc:
+            api, setup_error = None, exc
+        try:
+            return push_contacts(integration, api, contacts, activity=activity,
+                                 setup_error=setup_error)
+        finally:
+            if api is not None:
+                api.close()
+    finally:
+        lease.release()
+
+
+def list_contacts(mlist: MarketingList) -> list[int]:
+    """The contacts on a marketing list (removed members left out), for a list push."""
+    query = (ListMember.select(ListMember.contact).where(
+        ListMember.mlist == mlist, ListMember.contact.is_null(False),
+        ListMember.state != "removed").order_by(ListMember.contact))
+    return [int(row.__data__["contact"]) for row in query]
+
+
+def push_list(integration: Integration, mlist: MarketingList, secrets: dict[str, str]
+              ) -> PushSummary:
+    return push(integration, list_contacts(mlist), secrets, activity=f"List {mlist.name}")
+
+
+# -- the journal (§3.16) -----------------------------------------------------------------------------------
+
+journal = queue.journal
+journal_count = queue.journal_count
+retry_failed = queue.retry_failed

@@ -1,0 +1,468 @@
+"""The INES full sync (ines.md §3.11, §3.13–§3.15): the scheduled run over the queue, the
+initial sync, and the record-change listener that fills the queue.
+
+``run_full_sync`` is what ``listbridge ines sync`` and the scheduler run (through the engine's
+``run_sync``, for the lock and the run record): the first N PENDING UPDATE rows, the first N
+PENDING DELETE rows, then the initial sync when no update is pending. ``on_record_change``
+(subscribed to ``core.changes``) queues edits and deletions in full-sync mode and resets the refs
+when the primary company changes, in every mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import peewee as pw
+
+from connectors.base import ConfigurationError, ConnectorError, ItemError, TransientError
+from connectors.ines import queue
+from connectors.ines.client import InesApi, is_run_wide
+from connectors.ines.mapping import MappingSettings, full_sync_mode
+from connectors.ines.sync import (
+    CONTACT_ATTRS,
+    CREATED,
+    FAILED,
+    IGNORED,
+    UNCHANGED,
+    ContactSync,
+    FieldCheck,
+    LocalContact,
+    Outcome,
+    failure_message,
+    ineligible_reason,
+    load_contacts,
+    log_failure,
+)
+from connectors.ines.values import ref_value
+from core.changes import RecordChange
+from core.db import database_proxy
+from core.models.ines import DELETE, UPDATE, InesSyncLog
+from core.models.store import Company, Contact
+from core.models.sync import HistoryEvent, Integration, SyncRun
+from core.store import parse_custom, set_custom_values
+
+log = logging.getLogger("listbridge.ines.fullsync")
+
+DEFAULT_LEADS_PER_RUN = 10
+DEFAULT_INITIAL_BATCH = 100
+TYPE_NAME = "ines"
+
+# -- the scheduled run (§3.14, §3.15) ------------------------------------------------------------------
+
+@dataclass
+class RunCounts:
+    update_total: int = 0
+    updated: int = 0  # UPDATE rows done (created, updated or unchanged)
+    created: int = 0
+    unchanged: int = 0
+    update_failed: int = 0
+    delete_total: int = 0
+    deleted: int = 0
+    delete_failed: int = 0
+    enqueued: int = 0
+
+    def lines(self) -> list[str]:
+        return [f"{self.updated} updated of {self.update_total}",
+                f"{self.deleted} deleted of {self.delete_total}",
+                f"{self.enqueued} enqueued (initial sync)"]
+
+
+class RunStopped(Exception):
+    """A failure that would hit every row stopped the run; ``error`` is the cause."""
+
+    def __init__(self, error: BaseException, counts: RunCounts) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.counts = counts
+
+
+def run_full_sync(integration: Integration, api: InesApi, limit: int = DEFAULT_LEADS_PER_RUN,
+                  run: SyncRun | None = None,
+                  check_cancel: Callable[[], None] | None = None) -> RunCounts:
+    """Steps 3–6 of §3.14: N UPDATE rows, N DELETE rows, then the initial sync.
+
+    The session is opened and ``GetSyncInfo`` read first, so a refused login touches no row.
+    Raises ``RunStopped`` when a failure would hit every row (login refused, INES unreachable,
+    TLS); rows not reached are not charged.
+    """
+    counts = RunCounts()
+    sync = ContactSync(integration, api, run)
+    problem = sync.configuration_problem()
+    if problem:
+        raise RunStopped(ConfigurationError(problem), counts)
+    try:
+        sync.prepare()
+    except Exception as exc:  # no session or no configuration: no row is touched
+        if not is_run_wide(exc) and not isinstance(exc, TransientError):
+            message = exc.admin_message if isinstance(exc, ConnectorError) else str(exc)
+            exc = TransientError(f"INES could not be read before the sync ({message}); the sync "
+                                 "will try again later.", str(exc))
+        raise RunStopped(exc, counts) from exc
+    streak = _TransientStreak(counts)
+    rows = queue.pending_rows(integration, UPDATE, limit)
+    views = load_contacts(r.contact_id for r in rows)
+    for row in rows:
+        if check_cancel is not None:
+            check_cancel()
+        counts.update_total += 1
+        streak.after(_process_update(sync, row, counts, views.get(row.contact_id or 0)))
+    for row in queue.pending_rows(integration, DELETE, limit):
+        if check_cancel is not None:
+            check_cancel()
+        counts.delete_total += 1
+        streak.after(_process_delete(sync, row, counts))
+    if not queue.has_pending_updates(integration):
+        counts.enqueued = initial_sync(integration, sync.mapping, sync.fields)
+    return counts
+
+
+class _TransientStreak:
+    """Isolated transient failures are attempts of their rows and the run goes on (§3.14 step 5);
+    three in a row mean INES is unwell: the run stops (to retry soon) before it burns the
+    attempts of every row."""
+
+    LIMIT = 3
+
+    def __init__(self, counts: RunCounts) -> None:
+        self.counts = counts
+        self.length = 0
+
+    def after(self, error: BaseException | None) -> None:
+        self.length = self.length + 1 if isinstance(error, TransientError) else 0
+        if error is not None and self.length >= self.LIMIT:
+            raise RunStopped(error, self.counts)
+
+
+def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
+                    view: LocalContact | None) -> BaseException | None:
+    """Send one UPDATE row; returns the row's error, if any (run-wide ones raise RunStopped)."""
+    if view is None:
+        queue.fail(row, "The contact no longer exists in ListBridge.", charged=False)
+        counts.update_failed += 1
+        return None
+    contact = view.contact
+    reason = sync.ineligible(view)
+    if reason:  # left the sync since it was queued: no attempt, no call
+        queue.fail(row, f"Not synchronised: {reason}", charged=False)
+        counts.update_failed += 1
+        sync.record(Outcome(IGNORED, reason, contact.id, view.email, view.company_name))
+        return None
+    if row.last_error == queue.CREATE_IN_FLIGHT and 0 in sync.refs(view):
+        # The program stopped while INES was creating this contact: never create twice (D11).
+        queue.fail(row, queue.OUTCOME_UNKNOWN, charged=False)
+        counts.update_failed += 1
+        sync.record(Outcome(FAILED, queue.OUTCOME_UNKNOWN, contact.id, view.email,
+                            view.company_name))
+        return None
+    creating = 0 in sync.refs(view)
+    queue.charge(row, queue.CREATE_IN_FLIGHT if creating else queue.IN_FLIGHT)
+
+    def mark_create() -> None:  # an update that turned into a create (gone in INES)
+        if row.last_error != queue.CREATE_IN_FLIGHT:
+            queue.mark(row, queue.CREATE_IN_FLIGHT)
+
+    sync.before_create = mark_create
+    try:
+        outcome = sync.sync(view)
+    except Exception as exc:
+        if is_run_wide(exc):
+            queue.give_back(row, failure_message(exc))
+            raise RunStopped(exc, counts) from exc
+        log_failure(sync, contact.id, exc)
+        unknown = bool(getattr(exc, "outcome_unknown", False)) and 0 in sync.refs(
+            LocalContact(Contact.get_by_id(contact.id)))
+        message = failure_message(exc) + (" " + queue.OUTCOME_UNKNOWN if unknown else "")
+        queue.fail(row, message, final=unknown)
+        counts.update_failed += 1
+        outcome = Outcome(FAILED, message, contact.id, row.lead_email, row.lead_company,
+                          error=exc)
+        if row.status == "FAILED" and not unknown:
+            outcome.message += " Failed after 3 attempts: use Retry in the journal once fixed."
+        sync.record(outcome)
+        return exc
+    finally:
+        sync.before_create = None
+    with database_proxy.atomic():
+        queue.succeed(row, " ".join(outcome.warnings) or None)
+        queue.drop_pending_updates(sync.integration, contact.id, keep=row.id)
+        sync.record(outcome)
+    counts.updated += 1
+    counts.created += outcome.status == CREATED
+    counts.unchanged += outcome.status == UNCHANGED
+    return None
+
+
+def _process_delete(sync: ContactSync, row: InesSyncLog, counts: RunCounts
+                    ) -> BaseException | None:
+    ref = row.ines_contact_ref or 0
+    if ref <= 0:
+        queue.fail(row, "No INES contact reference to delete.", charged=False)
+        counts.delete_failed += 1
+        return None
+    queue.charge(row)
+    try:
+        answer = sync.api.delete_automation_contact(ref)
+        if answer.strip().lower() != "success":
+            raise ItemError(f"INES did not confirm the deletion of contact {ref} "
+                            f"(it answered {answer.strip()[:60]!r}).")
+    except Exception as exc:
+        if is_run_wide(exc):
+            queue.give_back(row, failure_message(exc))
+            raise RunStopped(exc, counts) from exc
+        log_failure(sync, row.contact_id, exc)
+        queue.fail(row, failure_message(exc))
+        counts.delete_failed += 1
+        sync._history(row.contact_id, row.lead_email, "error", FAILED,
+                      f"INES sync: deleting INES contact {ref} failed: {failure_message(exc)}")
+        return exc
+    queue.succeed(row)
+    counts.deleted += 1
+    sync._history(row.contact_id, row.lead_email, "info", "deleted",
+                  f"INES sync: INES contact {ref} marked as no longer synchronised.")
+    return None
+
+
+
+def initial_sync(integration: Integration, mapping: MappingSettings | None = None,
+                 fields: FieldCheck | None = None, batch: int | None = None) -> int:
+    """Queue up to ``batch`` never-synced eligible contacts, by ascending id (§3.15, D9).
+
+    Only eligible contacts count towards the batch, so ineligible ones cannot stall it.
+    """
+    mapping = mapping or MappingSettings.of(integration)
+    fields = fields or FieldCheck()
+    size = int(batch or integration.setting("initial_sync_batch") or DEFAULT_INITIAL_BATCH)
+    stop = mapping.stop_sync
+    if not stop or not fields.exists(stop):
+        return 0
+    queued = 0
+    last_id = 0
+    page = 500
+    picked: list[tuple[int, str, str]] = []
+    synced = _both_refs_set(mapping)
+    while queued < size:
+        query = Contact.select(Contact, Company).join(Company).where(
+            Contact.id > last_id, Contact.email.is_null(False))
+        if synced is not None:
+            query = query.where(~synced)
+        contacts = list(query.order_by(Contact.id).limit(page))
+        if not contacts:
+            break
+        last_id = contacts[-1].id
+        ids = [c.id for c in contacts]
+        values = _custom_by_contact(ids, [mapping.contact_ref, mapping.client_ref, stop])
+        latest = _latest_rows(integration, ids)
+        for contact in contacts:
+            own = values.get(contact.id, {})
+            company_name = contact.company.name if contact.company is not None else ""
+            if (ref_value(own.get(mapping.contact_ref)) > 0
+                    and ref_value(own.get(mapping.client_ref)) > 0):
+                continue
+            if ineligible_reason(contact.email or "", company_name or "", stop,
+                                 own.get(stop), fields):
+                continue
+            row = latest.get(contact.id)
+            if row is not None and row.status == "PENDING":
+                continue  # already queued
+            if row is not None and row.status == "FAILED" and contact.updated <= row.date_last_update:
+                continue  # failed three times and unchanged since (D9)
+            picked.append((contact.id, contact.email or "", company_name))
+            queued += 1
+            if queued >= size:
+                break
+    queue.enqueue_initial(integration, picked)
+    return queued
+
+
+def _both_refs_set(mapping: MappingSettings) -> Any:
+    """SQL: the contact holds both refs > 0 (as text: not blank, not 0, not negative), so the
+    initial sync reads only never-synced contacts however many are synced already."""
+    from core.models.store import CustomField, CustomValue
+
+    ids = [CustomField.get_or_none(CustomField.entity == "contact", CustomField.key == key)
+           for key in (mapping.contact_ref, mapping.client_ref)]
+    if None in ids:
+        return None
+
+    def has_ref(field: Any) -> Any:
+        return pw.fn.EXISTS(CustomValue.select(CustomValue.id).where(
+            CustomValue.field == field, CustomValue.record_id == Contact.id,
+            CustomValue.value.is_null(False), CustomValue.value != "", CustomValue.value != "0",
+            ~CustomValue.value.startswith("-")))
+
+    return has_ref(ids[0]) & has_ref(ids[1])
+
+
+def _custom_by_contact(ids: list[int], keys: list[str]) -> dict[int, dict[str, Any]]:
+    from core.models.store import CustomField, CustomValue
+
+    out: dict[int, dict[str, Any]] = {}
+    wanted = [k for k in keys if k]
+    if not wanted:
+        return out
+    query = (CustomValue.select(CustomValue.record_id, CustomValue.value, CustomField.key,
+                                CustomField.kind)
+             .join(CustomField)
+             .where(CustomField.entity == "contact", CustomField.key.in_(wanted),
+                    CustomValue.record_id.in_(ids)))
+    for row in query:
+        out.setdefault(row.record_id, {})[row.field.key] = parse_custom(row.field.kind, row.value)
+    return out
+
+
+def _latest_rows(integration: Integration, ids: list[int]) -> dict[int, InesSyncLog]:
+    latest: dict[int, InesSyncLog] = {}
+    query = (InesSyncLog.select().where(InesSyncLog.integration == integration,
+                                        InesSyncLog.action == UPDATE,
+                                        InesSyncLog.contact_id.in_(ids))
+             .order_by(InesSyncLog.id))
+    for row in query:
+        if row.contact_id is not None:
+            latest[int(row.contact_id)] = row
+    return latest
+
+
+# -- queueing on record changes (§3.11, §3.13) ----------------------------------------------------------
+
+@dataclass
+class _Listening:
+    """What the listener needs to know of one INES integration."""
+
+    integration: Integration
+    mapping: MappingSettings
+    full: bool
+    fields: FieldCheck
+
+
+class _ListenerCache:
+    """The INES integrations and their mappings, read at most every ``TTL`` seconds: the
+    listener runs on every contact write (a 100,000-row import included), so it must not query
+    the settings each time. Changes made through this process's code (features, mapping, local
+    fields, saving the integration) drop the cache at once; another process's within ``TTL``."""
+
+    TTL = 2.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read_at = -1e9
+        self._database: object = None
+        self._items: list[_Listening] = []
+
+    def items(self) -> list[_Listening]:
+        with self._lock:
+            database = database_proxy.obj  # another profile opened: read it again
+            if database is not self._database or time.monotonic() - self._read_at > self.TTL:
+                self._database = database
+                self._items = [_Listening(i, MappingSettings.of(i), full_sync_mode(i), FieldCheck())
+                               for i in Integration.select().where(Integration.type == TYPE_NAME)]
+                self._read_at = time.monotonic()
+            return list(self._items)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._read_at = -1e9
+
+
+listener_cache = _ListenerCache()
+
+
+def on_record_change(change: RecordChange) -> None:
+    """The ``core.changes`` listener: every INES integration hears every contact change."""
+    if change.entity != "contact":
+        return
+    try:
+        listening = listener_cache.items()
+    except Exception:  # no database yet, or its tables: nothing can be queued anyway
+        log.debug("INES listener skipped for contact %s", change.record_id, exc_info=True)
+        return
+    for state in listening:
+        try:
+            _on_change(state, change)
+        except Exception:  # the admin's edit is saved; the log keeps why it was not queued
+            log.exception("[%s] queueing contact %s for INES failed", state.integration.name,
+                          change.record_id)
+
+
+def _on_change(state: _Listening, change: RecordChange) -> None:
+    integration, mapping, fields, full = state.integration, state.mapping, state.fields, state.full
+    if change.action == "deleted":
+        if full:
+            queue.drop_pending_updates(integration, change.record_id)  # moot now
+            _queue_deletion(integration, mapping, fields, change)
+        return
+    company_changed = change.action == "updated" and "company" in change.changed_fields
+    if not (full or company_changed):
+        return
+    contact = Contact.get_or_none(Contact.id == change.record_id)
+    if contact is None:
+        return
+    view = LocalContact(contact)
+    if company_changed:
+        _reset_refs(integration, mapping, fields, view)
+    if not full:
+        return
+    stop = mapping.stop_sync
+    reason = ineligible_reason(view.email, view.company_name, stop,
+                               view.value(stop) if stop else None, fields)
+    if reason:
+        if queue.drop_pending_updates(integration, contact.id):
+            HistoryEvent.create(integration=integration, entity="contact", record_id=contact.id,
+                                email=view.email, level="info", kind="ines_unqueued",
+                                message=f"INES sync: removed from the queue. {reason}")
+        return
+    queue.enqueue_update(integration, contact.id, view.email, view.company_name)
+
+
+def _reset_refs(integration: Integration, mapping: MappingSettings, fields: FieldCheck,
+                view: LocalContact) -> None:
+    """Primary company changed: both refs to 0 at once, in every mode (§3.11)."""
+    values = {key: 0 for key in (mapping.contact_ref, mapping.client_ref)
+              if key and key not in CONTACT_ATTRS and fields.exists(key)}
+    if not values or not any(ref_value(view.value(k)) for k in values):
+        return
+    with database_proxy.atomic():
+        set_custom_values("contact", view.contact.id, values)
+    HistoryEvent.create(integration=integration, entity="contact", record_id=view.contact.id,
+                        email=view.email, level="info", kind="ines_refs_reset",
+                        message="INES sync: the primary company changed, so the INES references "
+                                "were reset; a new INES client and contact will be created.")
+
+
+def _queue_deletion(integration: Integration, mapping: MappingSettings, fields: FieldCheck,
+                    change: RecordChange) -> None:
+    before = change.before
+    custom = dict(before.get("custom") or {})
+    email = str(before.get("email") or "")
+    company = str(before.get("company_name") or "")
+    stop = mapping.stop_sync
+    if ineligible_reason(email, company, stop, custom.get(stop) if stop else None, fields):
+        return
+    ref = ref_value(custom.get(mapping.contact_ref) if mapping.contact_ref else None)
+    if ref <= 0:
+        return  # no ref, no row (D8)
+    queue.enqueue_delete(integration, change.record_id, ref, email, company)
+
+
+_unsubscribe: Callable[[], None] | None = None
+
+
+def install_change_listener() -> None:
+    """Subscribe ``on_record_change`` to ``core.changes`` once per process."""
+    global _unsubscribe
+    if _unsubscribe is None:
+        from core.changes import subscribe
+
+        _unsubscribe = subscribe(on_record_change)
+
+
+def uninstall_change_listener() -> None:
+    global _unsubscribe
+    if _unsubscribe is not None:
+        _unsubscribe()
+        _unsubscribe = None
+
