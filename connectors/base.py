@@ -50,6 +50,9 @@ class TransientError(ConnectorError):
                  retry_after: float | None = None) -> None:
         super().__init__(admin_message, detail)
         self.retry_after = retry_after
+        # True when the request never reached the service (the connection could not be opened):
+        # a create may then be sent again without risking a duplicate.
+        self.never_sent = False
 
 
 class RateLimited(TransientError):

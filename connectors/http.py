@@ -261,7 +261,9 @@ class ServiceSession(requests.Session):
                     f"{self.service}'s certificate could not be verified, so ListBridge did not "
                     "connect. Check the service URL; a company proxy may need its certificate "
                     "installed.", redact(f"{verb} {target}: {exc}")) from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:
+                # A truncated body is a dropped connection after the service answered.
                 retryable = may_retry or _never_sent(exc)
                 delay = backoff_delay(self.policy, attempt, self.rand)
                 if retryable and attempt < retries and waited + delay <= self.policy.max_inline_wait:
@@ -311,9 +313,11 @@ class ServiceSession(requests.Session):
             what = "could not be reached (the connection failed or was dropped)"
         unknown = "" if verb in self.policy.retry_methods or _never_sent(exc) else (
             " Whether it received the last request is unknown.")
-        return TransientError(
+        error = TransientError(
             f"{self.service} {what}; the sync will try again later.{unknown}",
             redact(f"{verb} {url}: {type(exc).__name__}: {exc}"))
+        error.never_sent = _never_sent(exc)
+        return error
 
 
 def _register_auth(auth: Any) -> None:

@@ -328,3 +328,32 @@ def test_retry_after_as_an_http_date():
 def test_timeouts_come_from_the_policy_and_the_settings():
     policy = HttpPolicy().with_settings({"connect_timeout": "5", "read_timeout": 90})
     assert (policy.connect_timeout, policy.read_timeout) == (5.0, 90.0)
+
+
+def test_a_truncated_body_is_a_transient_error_not_a_raw_exception(waits):
+    """A body cut short (Content-Length promises more) is a dropped connection: retried, then
+    reported in the admin's words."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    served: list[int] = []
+
+    def serve() -> None:
+        while len(served) < 4:
+            conn, _ = listener.accept()
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"partial\":")
+            conn.close()
+            served.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    session = make_session(f"http://127.0.0.1:{listener.getsockname()[1]}/", policy=FAST,
+                           sleep=waits.append, rand=lambda: 1.0)
+    with pytest.raises(TransientError) as info:
+        session.get("things")
+    assert "try again later" in info.value.admin_message
+    assert info.value.never_sent is False
+    assert len(served) == FAST.max_retries + 1, "a GET is retried before giving up"
+    listener.close()
