@@ -1,0 +1,329 @@
+"""The admin's Dotmailer actions, shared by the GUI and the command line.
+
+Connect a marketing list to an address book (one book per list, one list per book: both are
+unique indexes), disconnect it, read a list's connection, and read email campaigns with their
+statistics. Functions marked *network* call Dotmailer and belong on a worker thread; the others
+only read or write the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import peewee as pw
+
+from connectors.dotmailer.client import DotmailerClient
+from core.clock import utcnow
+from core.db import database_proxy
+from core.integrations import read_secrets, schedule_next
+from core.lists import member_column
+from core.models.dotmailer import (
+    EXPORT_ADD,
+    EXPORT_DONE,
+    EXPORT_NEW,
+    EXPORT_QUEUED,
+    EXPORT_REJECTED,
+    EXPORT_UPDATE,
+    IMPORT_PENDING,
+    AddressBook,
+    BookMember,
+    CampaignSummary,
+    ContactActivity,
+    DotmailerContact,
+    DotmailerImport,
+    EmailCampaign,
+    EmailCampaignBook,
+    is_system_book,
+)
+from core.models.store import MODEL_FOR_KIND, ListMember, MarketingList
+from core.models.sync import HistoryEvent, Integration
+
+TYPE_NAME = "dotmailer"
+
+
+class ConnectRefused(ValueError):
+    """The connection cannot be made; the message says why, in the admin's words."""
+
+
+# -- integrations and books --------------------------------------------------------------------------
+
+def dotmailer_integrations(active_only: bool = True) -> list[Integration]:
+    """The Integration selector of the Connect to Dotmailer form."""
+    query = Integration.select().where(Integration.type == TYPE_NAME)
+    if active_only:
+        query = query.where(Integration.active == True)  # noqa: E712
+    return list(query.order_by(Integration.name))
+
+
+def connectable_books(integration: Integration,
+                      mlist: MarketingList | None = None) -> list[AddressBook]:
+    """The Address Book selector: the integration's books except All Contacts and Test and
+    those connected to another list (``mlist``'s own book stays, for Connection Settings).
+
+    Reads the books the last sync (or ``refresh_books``) imported; no network."""
+    query = AddressBook.select().where(AddressBook.integration == integration)
+    if mlist is not None and mlist.id is not None:
+        query = query.where(AddressBook.mlist.is_null() | (AddressBook.mlist == mlist))
+    else:
+        query = query.where(AddressBook.mlist.is_null())
+    return [b for b in query.order_by(pw.fn.LOWER(AddressBook.name), AddressBook.remote_id)
+            if not is_system_book(b.name)]
+
+
+def client_for(integration: Integration, secrets: dict[str, str] | None = None) -> DotmailerClient:
+    from connectors.dotmailer.sync import make_client
+
+    return make_client(integration, secrets if secrets is not None else read_secrets(integration))
+
+
+def refresh_books(integration: Integration, secrets: dict[str, str] | None = None,
+                  client: DotmailerClient | None = None) -> list[AddressBook]:
+    """*Network.* Read the address books (E2) now, as the sync's address-book step does, so that
+    a new integration offers its books before its first sync. Vanished books that are
+    connected are left for the sync to unlink (with its journal line)."""
+    from connectors.dotmailer.sync import read_books, store_books
+
+    client = client or client_for(integration, secrets)
+    store_books(integration, read_books(client))
+    return connectable_books(integration)
+
+
+def find_book(integration: Integration, ref: str | int) -> AddressBook | None:
+    """A book by remote id, or by name (ignoring case)."""
+    text = str(ref).strip()
+    query = AddressBook.select().where(AddressBook.integration == integration)
+    if text.isdigit():
+        found = query.where(AddressBook.remote_id == int(text)).first()
+        if found is not None:
+            return found
+    return query.where(pw.fn.LOWER(AddressBook.name) == text.lower()).first()
+
+
+# -- connecting ----------------------------------------------------------------------------------------
+
+def connect_list(mlist: MarketingList, integration: Integration, book_id: int) -> AddressBook:
+    """Connect the list to the book with remote id ``book_id`` and ask for a sync soon.
+
+    Raises ``ConnectRefused`` (a sentence for the admin) when the list has no email field, the
+    book is a system book or unknown, or either side is connected elsewhere."""
+    if integration.type != TYPE_NAME:
+        raise ConnectRefused(f"{integration.name} is not a Dotmailer integration.")
+    if not mlist.has_email:
+        raise ConnectRefused(f"Only lists of contacts or leads can be connected to Dotmailer; "
+                             f"“{mlist.name}” is a list of {mlist.entity} records.")
+    book = AddressBook.get_or_none(AddressBook.integration == integration,
+                                   AddressBook.remote_id == int(book_id))
+    if book is None:
+        raise ConnectRefused(f"{integration.name} has no address book {book_id}; refresh the "
+                             "address books and try again.")
+    if is_system_book(book.name):
+        raise ConnectRefused(f"“{book.name}” is created by Dotmailer itself and cannot be "
+                             "connected.")
+    current = AddressBook.get_or_none(AddressBook.mlist == mlist)
+    if current is not None and current.id == book.id:
+        return book
+    if current is not None:
+        raise ConnectRefused(f"“{mlist.name}” is already connected to the address book "
+                             f"“{current.name}”; disconnect it first.")
+    if book.mlist is not None:
+        raise ConnectRefused(f"The address book “{book.name}” is already connected to the list "
+                             f"“{book.mlist.name}”.")
+    try:
+        with database_proxy.atomic():
+            BookMember.delete().where(BookMember.book == book).execute()
+            updated = (AddressBook.update(mlist=mlist, connected_at=utcnow(),
+                                          contacts_synced_at=None, unsubscribes_synced_at=None,
+                                          reconciled_at=None, export_paused="")
+                       .where(AddressBook.id == book.id, AddressBook.mlist.is_null()).execute())
+            if not updated:
+                raise ConnectRefused(f"The address book “{book.name}” was just connected to "
+                                     "another list.")
+    except pw.IntegrityError:
+        raise ConnectRefused(f"“{mlist.name}” or “{book.name}” was just connected elsewhere."
+                             ) from None
+    _journal(integration, mlist, f"Connected to the Dotmailer address book “{book.name}”.")
+    request_sync(integration)
+    return AddressBook.get_by_id(book.id)
+
+
+def disconnect_list(mlist: MarketingList) -> AddressBook | None:
+    """Disconnect the list from its book (the list and the book keep their contacts)."""
+    book = AddressBook.get_or_none(AddressBook.mlist == mlist)
+    if book is None:
+        return None
+    with database_proxy.atomic():
+        BookMember.delete().where(BookMember.book == book).execute()
+        AddressBook.update(mlist=None, connected_at=None, contacts_synced_at=None,
+                           unsubscribes_synced_at=None, reconciled_at=None, export_paused=""
+                           ).where(AddressBook.id == book.id).execute()
+    _journal(book.integration, mlist,
+             f"Disconnected from the Dotmailer address book “{book.name}”.")
+    return AddressBook.get_by_id(book.id)
+
+
+def change_connection(mlist: MarketingList, integration: Integration,
+                      book_id: int) -> AddressBook:
+    """Connection Settings: move the list to another book (or integration); nothing changes
+    when the choice is the current one. Raises ``ConnectRefused`` as ``connect_list`` does,
+    and then the list stays connected as it was."""
+    current = AddressBook.get_or_none(AddressBook.mlist == mlist)
+    if (current is not None and current.integration_id == integration.id
+            and current.remote_id == int(book_id)):
+        return current
+    target = AddressBook.get_or_none(AddressBook.integration == integration,
+                                     AddressBook.remote_id == int(book_id))
+    if target is not None and target.mlist is not None and target.mlist.id != mlist.id:
+        raise ConnectRefused(f"The address book “{target.name}” is already connected to the list "
+                             f"“{target.mlist.name}”.")
+    with database_proxy.atomic():
+        disconnect_list(mlist)
+        return connect_list(mlist, integration, book_id)
+
+
+def request_sync(integration: Integration) -> None:
+    """Ask the scheduler for a sync of this integration now (if it is active and scheduled)."""
+    if integration.active and integration.schedule_minutes:
+        schedule_next(integration, after=timedelta(0))
+
+
+def _journal(integration: Integration, mlist: MarketingList, message: str) -> None:
+    HistoryEvent.create(integration=integration, entity="list", record_id=mlist.id,
+                        kind="dotmailer", message=message)
+
+
+@dataclass(frozen=True)
+class ListConnection:
+    """What the Dotmailer menu of a list shows."""
+
+    integration: Integration
+    book: AddressBook
+    connected_at: datetime | None
+    last_sync_at: datetime | None
+    last_status: str
+    exported: int  # members in the book with the values last sent
+    waiting: int  # members to send at the next export (new, add, update)
+    sending: int  # members in an import Dotmailer is still processing
+    rejected: int  # refused (Data Watchdog, invalid entries): not sent again automatically
+    queued: int  # failed alone, retried by the queue
+    export_paused: str  # why the export stopped, if it did
+
+    @property
+    def book_id(self) -> int:
+        return int(self.book.remote_id)
+
+
+def list_connection(mlist: MarketingList) -> ListConnection | None:
+    """The list's Dotmailer connection, or None (then the GUI shows Connect to Dotmailer)."""
+    book = AddressBook.get_or_none(AddressBook.mlist == mlist)
+    if book is None:
+        return None
+    counts: dict[str, int] = {}
+    for status, n in (BookMember.select(BookMember.export_status, pw.fn.COUNT(BookMember.id))
+                      .where(BookMember.book == book).group_by(BookMember.export_status)
+                      .tuples()):
+        counts[status] = n
+    sending = (BookMember.select().join(DotmailerImport, on=(
+        BookMember.import_ == DotmailerImport.id)).where(
+        BookMember.book == book, DotmailerImport.status == IMPORT_PENDING).count())
+    integration = book.integration
+    return ListConnection(
+        integration, book, book.connected_at, integration.last_sync_at, integration.last_status,
+        counts.get(EXPORT_DONE, 0),
+        sum(counts.get(s, 0) for s in (EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE)) - sending,
+        sending, counts.get(EXPORT_REJECTED, 0), counts.get(EXPORT_QUEUED, 0),
+        book.export_paused)
+
+
+def retry_rejected(mlist: MarketingList) -> int:
+    """The admin's "send the rejected contacts again": they go with the next export."""
+    book = AddressBook.get_or_none(AddressBook.mlist == mlist)
+    if book is None:
+        return 0
+    return int(BookMember.update(export_status=EXPORT_ADD, last_error="", failures=0,
+                                 import_=None, updated=utcnow())
+               .where(BookMember.book == book, BookMember.export_status == EXPORT_REJECTED)
+               .execute())
+
+
+def resume_export(integration: Integration) -> int:
+    """Resume an export paused by the account's contact limit or a refused file."""
+    return int(AddressBook.update(export_paused="").where(
+        AddressBook.integration == integration, AddressBook.export_paused != "").execute())
+
+
+def delete_data_field(integration: Integration, name: str,
+                      secrets: dict[str, str] | None = None) -> None:
+    """*Network.* Delete a data field in Dotmailer; ``FieldInUse`` (with ``dependencies``) when
+    a campaign or another object still uses it (D4: a 409 is a failure)."""
+    from core.models.dotmailer import DataField
+
+    client_for(integration, secrets).delete_data_field(name)
+    DataField.delete().where(DataField.integration == integration,
+                             pw.fn.LOWER(DataField.name) == name.lower()).execute()
+
+
+# -- email campaigns -----------------------------------------------------------------------------------
+
+def email_campaigns(mlist: MarketingList | None = None, integration: Integration | None = None,
+                    include_deleted: bool = False) -> list[EmailCampaign]:
+    """Campaigns sent to the list's book (or all of an integration's), newest first."""
+    query = EmailCampaign.select(EmailCampaign).distinct()
+    if mlist is not None:
+        query = (query.join(EmailCampaignBook).join(AddressBook)
+                 .where(AddressBook.mlist == mlist))
+    if integration is not None:
+        query = query.where(EmailCampaign.integration == integration)
+    if not include_deleted:
+        query = query.where(EmailCampaign.deleted == False)  # noqa: E712
+    return list(query.order_by(EmailCampaign.date_sent.desc(nulls="LAST"),
+                               EmailCampaign.remote_id.desc()))
+
+
+def campaign_summary(campaign: EmailCampaign) -> CampaignSummary | None:
+    """The campaign's statistics (E21); None until a sync read them (sent campaigns only)."""
+    return CampaignSummary.get_or_none(CampaignSummary.campaign == campaign)
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One contact's activity on a campaign, joined to the list's record by email."""
+
+    activity: ContactActivity
+    entity: str | None  # contact or lead, when a list member has this email
+    record_id: int | None
+    member_state: str | None
+
+
+def campaign_activities(campaign: EmailCampaign, mlist: MarketingList | None = None,
+                        limit: int | None = None, offset: int = 0) -> list[ActivityRow]:
+    """Per-contact activity, most opens first; joined to ``mlist``'s members when given."""
+    query = (ContactActivity.select().where(ContactActivity.campaign == campaign)
+             .order_by(ContactActivity.num_opens.desc(), ContactActivity.email_key))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    activities = list(query)
+    members: dict[str, tuple[int, str]] = {}
+    if mlist is not None and activities:
+        model = MODEL_FOR_KIND[mlist.entity]
+        column = member_column(mlist.entity)
+        keys = [a.email_key for a in activities]
+        for start in range(0, len(keys), 500):
+            rows = (ListMember.select(model.id, model.email_key, ListMember.state)
+                    .join(model, on=(column == model.id))
+                    .where(ListMember.mlist == mlist, model.email_key.in_(keys[start:start + 500]))
+                    .tuples())
+            members.update({key: (rid, state) for rid, key, state in rows})
+    out = []
+    for activity in activities:
+        found = members.get(activity.email_key)
+        out.append(ActivityRow(activity, mlist.entity if found and mlist else None,
+                               found[0] if found else None, found[1] if found else None))
+    return out
+
+
+def contact_status(integration: Integration, email: str) -> str:
+    """The contact's account-wide Dotmailer status as last read ("" if unknown)."""
+    row = DotmailerContact.get_or_none(DotmailerContact.integration == integration,
+                                       DotmailerContact.email_key == email.strip().lower())
+    return row.status if row is not None else ""
