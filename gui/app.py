@@ -149,7 +149,11 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
+    demo = _start_demo(profile)
     window = MainWindow(profile)
+    if demo is not None and demo.memory_keyring and getattr(window, "demo_banner", None):
+        window.demo_banner.setText(window.demo_banner.text() + window.tr(
+            " (no system keyring found: the demo's passwords are kept in memory)"))
     window.show()
     log.info("Window opened on %s%s", profile.root, " (demo)" if profile.demo else "")
     try:
@@ -157,9 +161,24 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
             loop.run_until_complete(closed.wait())
     finally:
         wait_for_jobs()
+        if demo is not None:
+            demo.stop()
         if profile.demo:
             _throw_away(profile)
     return 0
+
+
+def _start_demo(profile: Profile) -> Any:
+    """In demo mode, the built-in emulators and the demo integrations pointing at them."""
+    if not profile.demo:
+        return None
+    from connectors.demo import start_demo_services
+
+    try:
+        return start_demo_services()
+    except Exception:  # the store views still work without the emulators; say so in the log
+        log.exception("The demo services could not start")
+        return None
 
 
 def _throw_away(profile: Profile) -> None:

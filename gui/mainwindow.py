@@ -22,6 +22,7 @@ from core import __version__
 from core.paths import Profile
 from gui.dialogs.import_csv import ImportDialog
 from gui.dialogs.settings import CustomFieldsDialog, NewsletterTypesDialog
+from gui.dotmailer import DotmailerViews
 from gui.integrations_page import IntegrationsPage
 from gui.journal_page import JournalPage
 from gui.pages.campaigns import CampaignsPage
@@ -75,6 +76,9 @@ class MainWindow(QMainWindow):
         self.count_label.setObjectName("countLabel")
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().setObjectName("statusBar")
+        from gui.ines import install as install_ines
+
+        install_ines(self)  # Push to INES, the INES journal (gui/ines)
 
         self.watcher = StoreWatcher(self)
         self.watcher.changed.connect(self._store_changed)
@@ -96,12 +100,15 @@ class MainWindow(QMainWindow):
         self.journal = JournalPage(self.sync_bridge)
         self.integrations.journal_requested.connect(self.show_journal_of)
         self.journal.integrations_requested.connect(lambda: self.show_page("integrations"))
+        self.dotmailer = DotmailerViews(self, self.lists.list_page, self.sync_bridge)
         sections = [
             ("contacts", self.tr("Contacts"), "SP_DirHomeIcon", self.contacts),
             ("leads", self.tr("Leads"), "SP_FileDialogStart", self.leads),
             ("companies", self.tr("Companies"), "SP_ComputerIcon", self.companies),
             ("lists", self.tr("Marketing Lists"), "SP_FileDialogListView", self.lists),
             ("campaigns", self.tr("Campaigns"), "SP_FileDialogInfoView", self.campaigns),
+            ("email_campaigns", self.tr("Email Campaigns"), "SP_MessageBoxInformation",
+             self.dotmailer.campaigns_page),
             ("integrations", self.tr("Integrations"), "SP_DriveNetIcon", self.integrations),
             ("journal", self.tr("Journal"), "SP_FileDialogDetailedView", self.journal),
         ]

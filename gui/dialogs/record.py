@@ -8,7 +8,8 @@ name) is shown above the form, the dialog stays open and nothing typed is lost.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
@@ -62,6 +63,8 @@ class RecordDialog(QDialog):
     """The form for one contact, lead or company; ``saved(id)`` after a successful save."""
 
     saved = Signal(int)
+    #: called with each new dialog once built (an integration adds its buttons: gui/ines)
+    extensions: ClassVar[list[Callable[[RecordDialog], None]]] = []
 
     def __init__(self, entity: str, record_id: int | None = None,
                  parent: QWidget | None = None) -> None:
@@ -86,6 +89,7 @@ class RecordDialog(QDialog):
         self._build_address()
         self._build_custom()
         self._build_checklist()
+        self._build_campaign_activity()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.setObjectName("dialogButtons")
@@ -95,12 +99,28 @@ class RecordDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        if record_id is not None:
+            history = self.buttons.addButton(self.tr("History…"),
+                                             QDialogButtonBox.ButtonRole.ActionRole)
+            history.setObjectName("historyButton")
+            history.setToolTip(self.tr("Everything every integration did with this record"))
+            history.clicked.connect(self.show_history)
         layout.addWidget(self.buttons)
         self._load()
+        for extend in list(RecordDialog.extensions):
+            extend(self)
         self.resize(max(self.sizeHint().width(), 520), self.sizeHint().height())
         first = self.editors.get("name" if entity == "company" else "email")
         if first is not None:
             first.setFocus()
+
+    def show_history(self) -> None:
+        from gui.history_dialog import HistoryDialog
+
+        if self.record_id is not None:
+            dialog = HistoryDialog(self.entity, self.record_id, self)
+            dialog.finished.connect(dialog.deleteLater)
+            dialog.open()
 
     def _title(self) -> str:
         new = {"contact": self.tr("New contact"), "lead": self.tr("New lead"),
@@ -236,6 +256,15 @@ class RecordDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(page)
         self.tabs.addTab(scroll, self.tr("Newsletters"))
+
+    def _build_campaign_activity(self) -> None:
+        """What a contact or lead did with the email campaigns (Dotmailer), by email."""
+        if self.entity == "company" or not self.record_id:
+            return
+        from gui.dotmailer.activity import CampaignActivityTab
+
+        self.tabs.addTab(CampaignActivityTab(self.entity, self.record_id),
+                         self.tr("Campaign activity"))
 
     # -- values in and out ---------------------------------------------------------------------
 

@@ -279,6 +279,9 @@ class MarketingListPage(QWidget):
         self.recompute_result = QLabel()
         self.recompute_result.setObjectName("recomputeResult")
         page.action_bar.insertWidget(page.action_bar.count() - 2, self.recompute_result)
+        # The action bar also holds the services' actions: a narrower search keeps the page
+        # within the window's default width.
+        page.search.setMinimumWidth(180)
         self.state_filter = QComboBox()
         self.state_filter.setObjectName("memberStateFilter")
         self.state_filter.addItem(self.tr("All states"), ())

@@ -28,9 +28,9 @@ def test_navigation_reaches_every_section(qtbot: Any, window: Any) -> None:
     navigation = child(window, QListWidget, "navigation")
     titles = [navigation.item(row).text() for row in range(navigation.count())]
     assert titles == ["Contacts", "Leads", "Companies", "Marketing Lists", "Campaigns",
-                      "Integrations", "Journal"]
+                      "Email Campaigns", "Integrations", "Journal"]
     expected = ["contactsPage", "leadsPage", "companiesPage", "listsPage", "campaignsPage",
-                "integrationsPage", "journalPage"]
+                "emailCampaignsPage", "integrationsPage", "journalPage"]
     for row, name in enumerate(expected):
         navigation.setCurrentRow(row)
         assert window.stack.currentWidget().objectName() == name

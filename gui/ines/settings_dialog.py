@@ -1,0 +1,797 @@
+"""The INES CRM integration's settings: the plugin's three tabs (seeds 002 and 003).
+
+- **Enable/Auth**: the name, Account, User, Password (keyring), the service address, "Test
+  connection" (on a worker thread: OK, or which kind of failure) and the **Published** switch (the
+  integration's active status).
+- **Contact Field Mapping**: shown once the connection works (the tab says so until then); see
+  ``gui.ines.mapping_tab``.
+- **Features**: "Push contacts to this integration", "Full sync of all contacts" (ticking it ticks
+  push), how often the queue is sent, the non-overwritable field checkboxes for every
+  overwritable mapped field, and "View journal".
+
+Above the tabs, a banner says why nothing synchronises while the stop-sync field or a reference
+field is unmapped (fail closed, ines.md §3.4). Opening the dialog on a saved integration drops
+the cached INES configuration and tests the connection at once (§3.1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from connectors.ines.catalogue import (
+    SPECIAL_LOCAL_FIELDS,
+    InesConfig,
+    InesField,
+    catalogue,
+)
+from connectors.ines.client import DEFAULT_API_URL
+from connectors.ines.mapping import MappingSettings
+from core import secrets as keyring_secrets
+from core.integrations import public_settings, secret_names
+from core.models.sync import Integration
+from gui.ines.mapping_tab import MappingPanel
+from gui.ines.work import (
+    CREDENTIALS,
+    DEFAULT_LEADS_PER_RUN,
+    LEADS_PER_RUN,
+    NETWORK,
+    TLS,
+    UNEXPECTED,
+    ConnectionCheck,
+    MappingData,
+    SaveOutcome,
+    SaveRequest,
+    create_local_fields,
+    mapping_data,
+    mapping_json,
+    save_settings,
+    saved_state,
+    sync_problems,
+    try_connection,
+)
+from gui.widgets import ErrorLabel, mark_invalid
+from gui.workers import start_job
+
+MAX_SCHEDULE_MINUTES = 7 * 24 * 60
+FORM_KEYS = ("account", "username", "password", "api_url")
+
+STYLE = """
+#connectionResult[outcome="success"], #copyMappingResult[outcome="success"] { color: #1e7b34; }
+#connectionResult[outcome="failure"], #copyMappingResult[outcome="failure"] { color: #b3261e; }
+#connectionResult[outcome="busy"] { color: #5f6368; }
+#syncBlocked {
+    background: #fff3cd; color: #5c4400; border: 1px solid #e9d38a; border-radius: 4px;
+    padding: 6px 8px;
+}
+#mappingUnavailableTitle { font-size: 15px; font-weight: 600; }
+#notEcrasableScroll, #notEcrasableBody, #mappingScroll, #mappingBody {
+    background: transparent;
+}
+QLabel[note="true"], #publishedHelp, #pushHelp, #fullSyncHelp, #journalHelp,
+#notEcrasableHelp, #keyringNote { color: #5f6368; }
+"""
+
+
+class InesSettingsDialog(QDialog):
+    """Create (``integration_id`` None) or edit an INES integration; ``saved(id)`` after a save."""
+
+    saved = Signal(int)
+
+    def __init__(self, integration_id: int | None = None, parent: QWidget | None = None,
+                 name: str = "") -> None:
+        super().__init__(parent)
+        self.setObjectName("inesSettingsDialog")
+        self.setStyleSheet(STYLE)
+        self.integration = (Integration.get_by_id(integration_id) if integration_id is not None
+                            else None)
+        self.state = saved_state(self.integration) if self.integration is not None else None
+        self.stored_secrets = set(secret_names(self.integration)) if self.integration else set()
+        self.config: InesConfig | None = None
+        self.connected = False
+        self._generation = 0
+        self._saving = False
+        self._ticked: set[str] = set(self.state.not_ecrasable) if self.state else set()
+        self._saved_mapping = self._initial_mapping()
+        self.setWindowTitle(self.tr("INES CRM — {0}").format(self.integration.name)
+                            if self.integration else self.tr("Create INES CRM integration"))
+        self.resize(820, 680)
+
+        layout = QVBoxLayout(self)
+        layout.setSpacing(8)
+        self.error = ErrorLabel()
+        layout.addWidget(self.error)
+        self.blocked = QLabel()
+        self.blocked.setObjectName("syncBlocked")
+        self.blocked.setWordWrap(True)
+        self.blocked.hide()
+        layout.addWidget(self.blocked)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("inesTabs")
+        self.tabs.addTab(self._build_auth_tab(), self.tr("Enable/Auth"))
+        self.tabs.addTab(self._build_mapping_tab(), self.tr("Contact Field Mapping"))
+        self.tabs.addTab(self._build_features_tab(), self.tr("Features"))
+        layout.addWidget(self.tabs, 1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.ok_button.setObjectName("okButton")
+        self.ok_button.setText(self.tr("Save"))
+        self.ok_button.setProperty("primary", True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+        self._load()
+        self._refresh_not_ecrasable()
+        self._update_blocked()
+        if self.integration is not None and self.credentials_filled():
+            self.test_connection(opening=True)
+        else:
+            self._show_unavailable(self.tr("Fill in the account, user and password, then press "
+                                           "“Test connection” on the Enable/Auth tab."))
+        if name:
+            self.name_edit.setText(name)
+        if self.integration is None:
+            (self.account_edit if name else self.name_edit).setFocus()
+        else:
+            self.test_button.setFocus()
+
+    def _initial_mapping(self) -> dict[str, str]:
+        from connectors.ines.mapping import local_field_exists
+
+        fields = self.state.mapping if self.state else MappingSettings.of({}).fields
+        return {k: v for k, v in fields.items() if v and local_field_exists(v)}
+
+    # -- Enable/Auth -----------------------------------------------------------------------------
+
+    def _line(self, key: str, tooltip: str, password: bool = False) -> QLineEdit:
+        line = QLineEdit()
+        line.setObjectName(f"field_{key}")
+        line.setToolTip(tooltip)
+        if password:
+            line.setEchoMode(QLineEdit.EchoMode.Password)
+        return line
+
+    def _build_auth_tab(self) -> QWidget:
+        tab = QWidget()
+        tab.setObjectName("authTab")
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(14, 14, 14, 14)
+        layout.setSpacing(12)
+        form = QFormLayout()
+        form.setObjectName("authForm")
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.name_edit = self._line("name", self.tr("The name of the integration in ListBridge."))
+        self.name_edit.setPlaceholderText(self.tr("e.g. INES CRM — sales"))
+        self.account_edit = self._line("account", self.tr("Your INES CRM account (Compte)."))
+        self.user_edit = self._line("username", self.tr("Your INES CRM user name."))
+        self.password_edit = self._line("password", self.tr(
+            "Kept in the system keyring, never in the database."), password=True)
+        self.url_edit = self._line("api_url", self.tr(
+            "The INES web services address; change it only for another server or an emulator."))
+        self.url_edit.setPlaceholderText(DEFAULT_API_URL)
+        self.edits = {"name": self.name_edit, "account": self.account_edit,
+                      "username": self.user_edit, "password": self.password_edit,
+                      "api_url": self.url_edit}
+        for label, edit in ((self.tr("Name"), self.name_edit),
+                            (self.tr("Account"), self.account_edit),
+                            (self.tr("User"), self.user_edit),
+                            (self.tr("Password"), self.password_edit),
+                            (self.tr("Service address"), self.url_edit)):
+            form.addRow(label + ":", edit)
+        for edit in (self.account_edit, self.user_edit, self.password_edit, self.url_edit):
+            edit.textEdited.connect(self._credentials_edited)
+        self.name_edit.textEdited.connect(lambda _t: mark_invalid(self.name_edit, False))
+        layout.addLayout(form)
+
+        check = QHBoxLayout()
+        self.test_button = QPushButton(self.tr("Test connection"))
+        self.test_button.setObjectName("testConnectionButton")
+        self.test_button.setToolTip(self.tr("Log in to INES with these credentials and read its "
+                                            "fields; nothing is saved."))
+        self.test_button.clicked.connect(lambda: self.test_connection())
+        self.test_busy = QProgressBar()
+        self.test_busy.setObjectName("testBusy")
+        self.test_busy.setRange(0, 0)
+        self.test_busy.setTextVisible(False)
+        self.test_busy.setFixedWidth(90)
+        self.test_busy.hide()
+        self.result_label = QLabel()
+        self.result_label.setObjectName("connectionResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                        QSizePolicy.Policy.Preferred)
+        check.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        check.addWidget(self.test_busy, 0, Qt.AlignmentFlag.AlignVCenter)
+        check.addWidget(self.result_label, 1)
+        layout.addLayout(check)
+
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        layout.addWidget(line)
+        self.published = QCheckBox(self.tr("Published"))
+        self.published.setObjectName("publishedSwitch")
+        self.published.setToolTip(self.tr("ON: the integration pushes contacts and runs its "
+                                          "full sync. OFF: nothing is sent to INES."))
+        self.published.toggled.connect(self._published_toggled)
+        layout.addWidget(self.published)
+        self.published_help = QLabel()
+        self.published_help.setObjectName("publishedHelp")
+        self.published_help.setWordWrap(True)
+        layout.addWidget(self.published_help)
+        layout.addSpacing(6)
+        layout.addWidget(self._build_setup_group())
+        self.keyring_note = QLabel()
+        self.keyring_note.setObjectName("keyringNote")
+        self.keyring_note.setWordWrap(True)
+        layout.addStretch(1)
+        layout.addWidget(self.keyring_note)
+        self._show_keyring_note()
+        return tab
+
+    def _build_setup_group(self) -> QGroupBox:
+        """The plugin's setup steps, each with where it stands (read live from the tabs)."""
+        group = QGroupBox(self.tr("Setting up INES"))
+        group.setObjectName("setupGroup")
+        grid = QGridLayout(group)
+        grid.setColumnStretch(1, 1)
+        grid.setHorizontalSpacing(10)
+        self.setup_marks: list[QLabel] = []
+        self.setup_texts: list[QLabel] = []
+        for number in range(4):
+            mark = QLabel()
+            mark.setObjectName(f"setupMark{number + 1}")
+            mark.setFixedWidth(18)
+            text = QLabel()
+            text.setObjectName(f"setupStep{number + 1}")
+            text.setWordWrap(True)
+            grid.addWidget(mark, number, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(text, number, 1)
+            self.setup_marks.append(mark)
+            self.setup_texts.append(text)
+        return group
+
+    def _update_setup(self) -> None:
+        if not hasattr(self, "setup_marks") or not hasattr(self, "full_check"):
+            return
+        tested = self.result_label.property("outcome")
+        missing = sync_problems(self.current_mapping())
+        push, full = self.push_check.isChecked(), self.full_check.isChecked()
+        steps = [
+            (self.connected, self.tr("<b>Test the connection.</b> ") + (
+                self.tr("Connected.") if self.connected else
+                self.tr("It failed: see above.") if tested == "failure" else
+                self.tr("Not tested yet."))),
+            (not missing, self.tr("<b>Map the fields</b> (Contact Field Mapping): ") + (
+                self.tr("the INES refs and the stop-sync field are mapped.") if not missing
+                else self.tr("not mapped yet: {0}.").format(", ".join(
+                    self._problem_labels()[m] for m in missing)))),
+            (push or full, self.tr("<b>Choose the features</b> (Features): ") + ", ".join([
+                self.tr("push on") if push else self.tr("push off"),
+                self.tr("full sync on") if full else self.tr("full sync off")]) + "."),
+            (self.published.isChecked(), self.tr("<b>Switch Published ON</b> ") + (
+                self.tr("(it is ON).") if self.published.isChecked() else
+                self.tr("once the steps above are done (it is OFF)."))),
+        ]
+        for (done, text), mark, label in zip(steps, self.setup_marks, self.setup_texts,
+                                             strict=True):
+            mark.setText("<span style='color:#1e7b34'>✓</span>" if done
+                         else "<span style='color:#8a5a00'>•</span>")
+            label.setText(text)
+
+    def _problem_labels(self) -> dict[str, str]:
+        return {"stop-sync indicator": self.tr("the stop-sync field"),
+                "INES contact reference": self.tr("the INES contact ref"),
+                "INES client reference": self.tr("the INES client ref")}
+
+    def _published_toggled(self, on: bool) -> None:
+        self._update_setup()
+        self.published_help.setText(
+            self.tr("Published is ON: “Push to INES” works on contacts and marketing lists, and "
+                    "the full sync runs on schedule if it is ticked in Features.") if on else
+            self.tr("Published is OFF: nothing is sent to INES, neither pushes nor the full "
+                    "sync. Switch it ON once the mapping and the features are set."))
+
+    def _show_keyring_note(self) -> None:
+        try:
+            keyring_secrets.ensure_keyring()
+        except keyring_secrets.NoKeyringError as exc:
+            self.keyring_note.setText(str(exc))
+        else:
+            self.keyring_note.setText(self.tr("{0}; nothing secret is written to the database.")
+                                      .format(keyring_secrets.backend_description()))
+
+    # -- Contact Field Mapping -------------------------------------------------------------------
+
+    def _build_mapping_tab(self) -> QWidget:
+        tab = QWidget()
+        tab.setObjectName("mappingTab")
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(12, 12, 12, 12)
+        self.mapping_stack = QStackedWidget()
+        self.mapping_stack.setObjectName("mappingStack")
+        self.unavailable = QWidget()
+        self.unavailable.setObjectName("mappingUnavailable")
+        box = QVBoxLayout(self.unavailable)
+        box.addStretch(1)
+        title = QLabel(self.tr("Test the connection to map fields"))
+        title.setObjectName("mappingUnavailableTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(title)
+        self.unavailable_text = QLabel()
+        self.unavailable_text.setObjectName("mappingUnavailableText")
+        self.unavailable_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.unavailable_text.setWordWrap(True)
+        box.addWidget(self.unavailable_text)
+        again = QHBoxLayout()
+        again.addStretch(1)
+        self.mapping_test_button = QPushButton(self.tr("Test connection"))
+        self.mapping_test_button.setObjectName("mappingTestButton")
+        self.mapping_test_button.clicked.connect(lambda: self.test_connection())
+        again.addWidget(self.mapping_test_button)
+        again.addStretch(1)
+        box.addLayout(again)
+        box.addStretch(2)
+        self.mapping_panel = MappingPanel()
+        self.mapping_panel.changed.connect(self._mapping_changed)
+        self.mapping_panel.create_button.clicked.connect(self.create_fields)
+        self.mapping_panel.copy_button.clicked.connect(self.copy_mapping_json)
+        self.mapping_stack.addWidget(self.unavailable)
+        self.mapping_stack.addWidget(self.mapping_panel)
+        layout.addWidget(self.mapping_stack)
+        return tab
+
+    def mapping_available(self) -> bool:
+        return self.mapping_stack.currentWidget() is self.mapping_panel
+
+    def _show_unavailable(self, text: str) -> None:
+        self.unavailable_text.setText(text)
+        self.mapping_stack.setCurrentWidget(self.unavailable)
+        self.tabs.setTabToolTip(1, self.tr("Test the connection to map fields"))
+
+    def _show_mapping(self, data: MappingData) -> None:
+        keep = self.mapping_panel.mapping() if self.mapping_panel.is_loaded() else None
+        self.mapping_panel.set_data(data, keep)
+        self.mapping_stack.setCurrentWidget(self.mapping_panel)
+        self.tabs.setTabToolTip(1, "")
+        self._mapping_changed()
+
+    def _mapping_changed(self) -> None:
+        self._refresh_not_ecrasable()
+        self._update_blocked()
+
+    def current_mapping(self) -> dict[str, str]:
+        """The mapping as the dialog holds it: the tab's choices once shown, else the saved."""
+        if self.mapping_panel.is_loaded():
+            return self.mapping_panel.mapping()
+        return dict(self._saved_mapping)
+
+    def _settings_for_mapping(self) -> dict[str, Any]:
+        return dict(self.state.settings) if self.state else {}
+
+    def create_fields(self) -> None:
+        self.mapping_panel.create_button.setEnabled(False)
+        start_job(create_local_fields, self._settings_for_mapping(), self.config,
+                  on_done=self._fields_created, on_failed=self._fields_failed)
+
+    def _fields_created(self, data: MappingData) -> None:
+        self.mapping_panel.create_button.setEnabled(True)
+        self._show_mapping(data)
+        for key, (local, _kind, _label) in SPECIAL_LOCAL_FIELDS.items():
+            self.mapping_panel.set_local(key, local)
+        self.mapping_panel.show_copied(self.tr("The ListBridge fields exist and are mapped; "
+                                               "save to keep the mapping."))
+
+    def _fields_failed(self, message: str, _trace: str) -> None:
+        self.mapping_panel.create_button.setEnabled(True)
+        self.mapping_panel.show_copied(self.tr("The fields could not be created: {0}")
+                                       .format(message), ok=False)
+
+    def copy_mapping_json(self) -> None:
+        start_job(mapping_json, self.current_mapping(), sorted(self.not_ecrasable()), self.config,
+                  on_done=self._json_ready,
+                  on_failed=lambda message, _t: self.mapping_panel.show_copied(message, ok=False))
+
+    def _json_ready(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.mapping_panel.show_copied(self.tr("getMapping JSON copied to the clipboard ({0} "
+                                               "fields).").format(text.count('"concept"')))
+
+    # -- Features --------------------------------------------------------------------------------
+
+    def _build_features_tab(self) -> QWidget:
+        tab = QWidget()
+        tab.setObjectName("featuresTab")
+        layout = QVBoxLayout(tab)
+        self.features_layout = layout
+        layout.setContentsMargins(14, 14, 14, 14)
+        layout.setSpacing(6)
+        self.push_check = QCheckBox(self.tr("Push contacts to this integration"))
+        self.push_check.setObjectName("feature_push_lead")
+        self.push_check.toggled.connect(lambda _on: self._update_setup())
+        layout.addWidget(self.push_check)
+        layout.addWidget(self._help("pushHelp", self.tr(
+            "Adds “Push to INES” to contacts and to marketing lists of contacts: the contact is "
+            "created or updated in INES at once, with an INES lead. Ticked by the full sync.")))
+        self.full_check = QCheckBox(self.tr("Full sync of all contacts"))
+        self.full_check.setObjectName("feature_full_sync")
+        self.full_check.toggled.connect(self._full_toggled)
+        layout.addSpacing(6)
+        layout.addWidget(self.full_check)
+        layout.addWidget(self._help("fullSyncHelp", self.tr(
+            "Every contact with an email and a company goes to INES: new and changed contacts "
+            "are queued, deletions too, and the queue is sent on schedule (or by “listbridge "
+            "ines sync”). Contacts never synchronised are added to the queue 100 at a time.")))
+        schedule_row = QHBoxLayout()
+        schedule_row.setContentsMargins(24, 0, 0, 0)
+        schedule_label = QLabel(self.tr("Send the queue every"))
+        self.schedule_spin = QSpinBox()
+        self.schedule_spin.setObjectName("field_schedule")
+        self.schedule_spin.setRange(0, MAX_SCHEDULE_MINUTES)
+        self.schedule_spin.setSuffix(self.tr(" minutes"))
+        self.schedule_spin.setSpecialValueText(self.tr("manual only"))
+        self.schedule_spin.setMinimumWidth(140)
+        self.per_run_spin = QSpinBox()
+        self.per_run_spin.setObjectName("field_leads_per_run")
+        self.per_run_spin.setRange(1, 10_000)
+        self.per_run_spin.setValue(DEFAULT_LEADS_PER_RUN)
+        self.per_run_spin.setSuffix(self.tr(" contacts"))
+        self.per_run_spin.setToolTip(self.tr("The most queued contacts one run sends (the "
+                                             "plugin's --number-of-leads-to-process)."))
+        schedule_row.addWidget(schedule_label)
+        schedule_row.addWidget(self.schedule_spin)
+        schedule_row.addSpacing(12)
+        schedule_row.addWidget(QLabel(self.tr("at most")))
+        schedule_row.addWidget(self.per_run_spin)
+        schedule_row.addWidget(QLabel(self.tr("per run")))
+        schedule_row.addStretch(1)
+        layout.addLayout(schedule_row)
+
+        journal_row = QHBoxLayout()
+        self.journal_button = QPushButton(self.tr("View journal"))
+        self.journal_button.setObjectName("viewJournalButton")
+        self.journal_button.clicked.connect(self.view_journal)
+        journal_row.addWidget(self.journal_button)
+        journal_row.addWidget(self._help("journalHelp", self.tr(
+            "The queue of the full sync and every push: the 200 latest, planned, done or failed. "
+            "A row failing 3 times becomes FAILED and is skipped until retried.")), 1)
+        layout.addSpacing(8)
+        layout.addLayout(journal_row)
+
+        self.not_ecrasable_group = QGroupBox(self.tr("Non-overwritable fields"))
+        self.not_ecrasable_group.setObjectName("notEcrasableGroup")
+        group_layout = QVBoxLayout(self.not_ecrasable_group)
+        group_layout.addWidget(self._help("notEcrasableHelp", self.tr(
+            "A ticked field is not overwritable: its ListBridge value only fills the INES field "
+            "while that one is empty. Only mapped fields are listed.")))
+        scroll = QScrollArea()
+        self.not_ecrasable_scroll = scroll
+        scroll.setObjectName("notEcrasableScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.not_ecrasable_body = QWidget()
+        self.not_ecrasable_body.setObjectName("notEcrasableBody")
+        self.not_ecrasable_grid = QGridLayout(self.not_ecrasable_body)
+        self.not_ecrasable_grid.setContentsMargins(0, 0, 0, 0)
+        scroll.setWidget(self.not_ecrasable_body)
+        group_layout.addWidget(scroll, 1)
+        layout.addSpacing(8)
+        layout.addWidget(self.not_ecrasable_group, 1)
+        self.features_stretch = QWidget()
+        layout.addWidget(self.features_stretch, 0)
+        self.not_ecrasable_checks: dict[str, QCheckBox] = {}
+        return tab
+
+    @staticmethod
+    def _help(name: str, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName(name)
+        label.setWordWrap(True)
+        if name in ("pushHelp", "fullSyncHelp"):
+            label.setContentsMargins(24, 0, 0, 0)
+        return label
+
+    def _full_toggled(self, on: bool) -> None:
+        self._update_setup()
+        if on:
+            self.push_check.setChecked(True)
+        self.push_check.setEnabled(not on)
+        self.push_check.setToolTip(self.tr("Implied by “Full sync of all contacts”.") if on
+                                   else "")
+
+    def _overwritable_mapped(self) -> list[InesField]:
+        if self.mapping_panel.is_loaded():
+            mapped = self.mapping_panel.mapped_fields()
+        else:
+            fields = catalogue(self.config)
+            mapped = [f for f in fields if self._saved_mapping.get(f.mapping_key)]
+        return [f for f in mapped if f.offers_checkbox]
+
+    def _refresh_not_ecrasable(self) -> None:
+        fields = self._overwritable_mapped()
+        keys = [f.mapping_key for f in fields]
+        if keys == list(self.not_ecrasable_checks):
+            return
+        for check in self.not_ecrasable_checks.values():
+            self.not_ecrasable_grid.removeWidget(check)
+            check.deleteLater()
+        self.not_ecrasable_checks = {}
+        while self.not_ecrasable_grid.count():
+            item = self.not_ecrasable_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        if not fields:
+            empty = QLabel(self.tr("No overwritable field is mapped yet."))
+            empty.setObjectName("notEcrasableEmpty")
+            self.not_ecrasable_grid.addWidget(empty, 0, 0)
+            self._fit_not_ecrasable()
+            return
+        columns = 2
+        for number, ines_field in enumerate(fields):
+            word = self.tr("Contact") if ines_field.concept == "contact" else self.tr("Client")
+            check = QCheckBox(f"{word}: {ines_field.label}")
+            check.setObjectName(f"noecr_{ines_field.mapping_key}")
+            check.setChecked(ines_field.mapping_key in self._ticked)
+            check.toggled.connect(lambda on, key=ines_field.mapping_key: self._tick(key, on))
+            self.not_ecrasable_checks[ines_field.mapping_key] = check
+            self.not_ecrasable_grid.addWidget(check, number // columns, number % columns)
+        self._fit_not_ecrasable()
+
+    def _fit_not_ecrasable(self) -> None:
+        """The group is as tall as its boxes (scrolling past the room the tab has)."""
+        layout = self.features_layout
+        height = self.not_ecrasable_body.sizeHint().height() + 4
+        self.not_ecrasable_scroll.setMaximumHeight(height)
+        few = height < 260
+        layout.setStretchFactor(self.not_ecrasable_group, 0 if few else 1)
+        layout.setStretchFactor(self.features_stretch, 1 if few else 0)
+
+    def _tick(self, key: str, on: bool) -> None:
+        (self._ticked.add if on else self._ticked.discard)(key)
+
+    def not_ecrasable(self) -> list[str]:
+        """The ticked keys: those shown once the mapping is loaded, else every saved tick (a
+        custom field's box is only listed once INES has been read)."""
+        if not self.mapping_panel.is_loaded():
+            return sorted(self._ticked)
+        return [key for key in self.not_ecrasable_checks if key in self._ticked]
+
+    def view_journal(self) -> Any:
+        if self.integration is None:
+            return None
+        from gui.ines.journal_dialog import InesJournalDialog
+
+        dialog = InesJournalDialog(self.integration.id, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    # -- loading, the banner ---------------------------------------------------------------------
+
+    def _load(self) -> None:
+        integration, state = self.integration, self.state
+        if integration is None or state is None:
+            self.published.setChecked(False)
+            self._published_toggled(False)
+            self.push_check.setChecked(True)
+            self.schedule_spin.setValue(5)
+            self.journal_button.setEnabled(False)
+            self.journal_button.setToolTip(self.tr("Save the integration first."))
+            return
+        settings = public_settings(integration)
+        self.name_edit.setText(integration.name)
+        for key in ("account", "username", "api_url"):
+            self.edits[key].setText(str(settings.get(key) or ""))
+        if "password" in self.stored_secrets:
+            self.password_edit.setPlaceholderText(self.tr("unchanged (kept in the keyring)"))
+        self.published.setChecked(bool(integration.active))
+        self._published_toggled(bool(integration.active))
+        self.push_check.setChecked(state.push_lead)
+        self.full_check.setChecked(state.full_sync)
+        self.schedule_spin.setValue(integration.schedule_minutes or 0)
+        self.per_run_spin.setValue(int(settings.get(LEADS_PER_RUN) or DEFAULT_LEADS_PER_RUN))
+
+    def _update_blocked(self) -> None:
+        self._update_setup()
+        missing = sync_problems(self.current_mapping())
+        if not missing:
+            self.blocked.hide()
+            return
+        labels = [self._problem_labels()[m] for m in missing]
+        if len(labels) == 1:
+            what = self.tr("{0} is not mapped to a ListBridge field").format(labels[0])
+        else:
+            what = self.tr("{0} and {1} are not mapped to ListBridge fields").format(
+                ", ".join(labels[:-1]), labels[-1])
+        self.blocked.setText(self.tr(
+            "<b>Nothing is synchronised with INES</b>: {0}. Until then no contact is pushed or "
+            "queued: like the plugin, ListBridge fails closed rather than send contacts meant "
+            "to stay out. Map them on the Contact Field Mapping tab — “Create the ListBridge "
+            "fields for me” does it in one click.").format(what))
+        self.blocked.show()
+
+    # -- Test connection -------------------------------------------------------------------------
+
+    def credentials_filled(self) -> bool:
+        password = bool(self.password_edit.text()) or "password" in self.stored_secrets
+        return bool(self.account_edit.text().strip() and self.user_edit.text().strip()
+                    and password)
+
+    def _settings(self) -> dict[str, Any]:
+        settings = dict(self.state.settings) if self.state else {}
+        settings.update({"account": self.account_edit.text().strip(),
+                         "username": self.user_edit.text().strip()})
+        url = self.url_edit.text().strip()
+        if url:
+            settings["api_url"] = url
+        else:
+            settings.pop("api_url", None)
+        return settings
+
+    def test_connection(self, opening: bool = False) -> None:
+        if not self.credentials_filled():
+            self._show_result(False, self.tr("Fill in the account, user and password first."))
+            mark_invalid(self.account_edit, not self.account_edit.text().strip())
+            mark_invalid(self.user_edit, not self.user_edit.text().strip())
+            return
+        self._generation += 1
+        self.test_button.setEnabled(False)
+        self.mapping_test_button.setEnabled(False)
+        self.test_busy.show()
+        self.result_label.setProperty("outcome", "busy")
+        self._set_result_text(self.tr("Connecting to INES…"))
+        if not self.mapping_available():
+            self._show_unavailable(self.tr("Connecting to INES…"))
+        secrets = {"password": self.password_edit.text()} if self.password_edit.text() else {}
+        start_job(try_connection, self._settings(), secrets,
+                  self.integration.id if self.integration else None, self._generation, opening,
+                  on_done=self._tested, on_failed=self._test_crashed)
+
+    def is_testing(self) -> bool:
+        return self.test_busy.isVisible()
+
+    def _tested(self, check: ConnectionCheck) -> None:
+        if check.generation != self._generation:
+            return  # the credentials changed meanwhile
+        self._test_done()
+        self.connected = check.ok
+        if check.ok:
+            self.config = check.config
+            self._show_result(True, check.message or self.tr("Connected."))
+            start_job(mapping_data, self._settings_for_mapping(), self.config,
+                      on_done=self._mapping_in, on_failed=self._mapping_failed)
+            return
+        kinds = {CREDENTIALS: self.tr("Credentials refused"),
+                 NETWORK: self.tr("Network problem"),
+                 TLS: self.tr("TLS / secure connection problem"),
+                 UNEXPECTED: self.tr("Unexpected answer from INES")}
+        kind = kinds.get(check.kind, kinds[UNEXPECTED])
+        self.result_label.setProperty("kind", check.kind)
+        self._show_result(False, f"{kind}: {check.message}")
+        self._show_unavailable(self.tr("The connection failed ({0}). Fix it on the Enable/Auth "
+                                       "tab and test again.").format(kind.lower()))
+
+    def _mapping_in(self, data: MappingData) -> None:
+        if self.connected:
+            self._show_mapping(data)
+
+    def _mapping_failed(self, message: str, _trace: str) -> None:
+        self._show_unavailable(self.tr("The fields could not be read: {0}").format(message))
+
+    def _test_crashed(self, message: str, _trace: str) -> None:
+        self._test_done()
+        self.connected = False
+        self.result_label.setProperty("kind", UNEXPECTED)
+        self._show_result(False, self.tr("The test could not run: {0}").format(message))
+        self._show_unavailable(self.tr("The test could not run."))
+
+    def _test_done(self) -> None:
+        self.test_busy.hide()
+        self.test_button.setEnabled(True)
+        self.mapping_test_button.setEnabled(True)
+
+    def _show_result(self, ok: bool, text: str) -> None:
+        self.result_label.setProperty("outcome", "success" if ok else "failure")
+        self._set_result_text(("✓ " if ok else "✗ ") + text)
+        self._update_setup()
+
+    def _set_result_text(self, text: str) -> None:
+        self.result_label.setText(text)
+        self.result_label.style().unpolish(self.result_label)
+        self.result_label.style().polish(self.result_label)
+
+    def _credentials_edited(self, _text: str) -> None:
+        for edit in (self.account_edit, self.user_edit):
+            mark_invalid(edit, False)
+        if self.is_testing():
+            self._generation += 1  # the answer on its way is about the old credentials
+            self._test_done()
+            self.result_label.clear()
+
+    # -- saving ----------------------------------------------------------------------------------
+
+    def form_values(self) -> dict[str, Any]:
+        values = {"account": self.account_edit.text().strip(),
+                  "username": self.user_edit.text().strip(),
+                  "password": self.password_edit.text(),
+                  "api_url": self.url_edit.text().strip()}
+        if not values["api_url"]:
+            values["api_url"] = DEFAULT_API_URL
+        return values
+
+    def accept(self) -> None:
+        if self._saving:
+            return
+        self.error.clear_error()
+        name = self.name_edit.text().strip()
+        if not name:
+            self._show_errors({"name": self.tr("The integration needs a name.")})
+            return
+        mapping = self.mapping_panel.mapping() if self.mapping_panel.is_loaded() else None
+        request = SaveRequest(
+            self.integration.id if self.integration else None, name, self.form_values(),
+            self.published.isChecked(), self.schedule_spin.value() or None,
+            self.push_check.isChecked(), self.full_check.isChecked(), mapping,
+            self.not_ecrasable(), self.config, self.per_run_spin.value())
+        self._set_saving(True)
+        start_job(save_settings, request, on_done=self._save_done, on_failed=self._save_failed)
+
+    def _set_saving(self, saving: bool) -> None:
+        self._saving = saving
+        self.ok_button.setEnabled(not saving)
+        self.ok_button.setText(self.tr("Saving…") if saving else self.tr("Save"))
+
+    def _show_errors(self, errors: dict[str, str], message: str = "") -> None:
+        for key, edit in self.edits.items():
+            mark_invalid(edit, key in errors)
+        if errors:
+            self.tabs.setCurrentIndex(0)
+        self.error.show_error(message or " ".join(errors.values()))
+
+    def _save_done(self, outcome: SaveOutcome) -> None:
+        self._set_saving(False)
+        if outcome.errors or (outcome.integration_id is None):
+            self._show_errors(outcome.errors, outcome.message)
+            return
+        if outcome.message:  # saved, but the mapping was refused
+            self.integration = Integration.get_by_id(outcome.integration_id)
+            self.error.show_error(outcome.message)
+            self.tabs.setCurrentIndex(1)
+            self.saved.emit(outcome.integration_id)
+            return
+        self.saved.emit(outcome.integration_id)
+        super().accept()
+
+    def _save_failed(self, message: str, _trace: str) -> None:
+        self._set_saving(False)
+        self.error.show_error(self.tr("The integration could not be saved: {0}").format(message))
+
