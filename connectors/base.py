@@ -135,14 +135,11 @@ class FormField:
 
 
 def validate_form(fields: Iterable[FormField], values: dict[str, Any]) -> dict[str, str]:
-    """Errors by field key, for the fields shown with these values."""
-    errors = {}
-    for f in fields:
-        if f.is_shown(values):
-            message = f.check(values.get(f.key))
-            if message:
-                errors[f.key] = message
-    return errors
+    """Errors by field key, for the fields shown with these values (the rule lives in core, which
+    saves integrations and cannot import connectors)."""
+    from core.integrations import validate_values
+
+    return validate_values(fields, values)
 
 
 API_URL_FIELD_KEY = "api_url"
