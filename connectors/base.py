@@ -41,6 +41,12 @@ class ConfigurationError(ConnectorError):
     kind = "configuration"
 
 
+class TlsError(ConfigurationError):
+    """The connection is not secure: a certificate that does not verify, TLS switched off, or
+    plain http to a host other than this computer. A configuration error (the run stops) that
+    "Test connection" can name as a TLS problem without reading the message."""
+
+
 class TransientError(ConnectorError):
     """Timeout, 5xx, 429, dropped connection: try again later (``retry_after`` seconds if known)."""
 
@@ -237,6 +243,10 @@ class Connector(Protocol):
         """Handle one queued record operation; raise ItemError/TransientError on failure."""
         ...
 
+    def action_label(self, action: str) -> str:
+        """A queue action in the admin's words (the journal's Action column)."""
+        ...
+
 
 class BaseConnector:
     """Sensible defaults so that a connector declares only what is its own."""
@@ -281,6 +291,13 @@ class BaseConnector:
     def on_saved(self, integration: Integration) -> None:
         """Called after the integration is created or edited (e.g. to schedule a first import)."""
 
+    def action_label(self, action: str) -> str:
+        """A queue action (``QueueItem.action``) in the admin's words, for the journal; by
+        default the name made readable (``dotmailer_export``: "Dotmailer export")."""
+        from core.sync.queue import humanize_action
+
+        return humanize_action(action)
+
 
 # -- the registry ----------------------------------------------------------------------------------
 
@@ -290,6 +307,11 @@ REGISTRY: dict[str, Connector] = {}
 def register(connector: Connector) -> Connector:
     REGISTRY[connector.type_name] = connector
     return connector
+
+
+def unregister(type_name: str) -> Connector | None:
+    """Forget the connector of this type (tests, plug-ins); the one removed, or None."""
+    return REGISTRY.pop(type_name, None)
 
 
 def get_connector(type_name: str) -> Connector:

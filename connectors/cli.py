@@ -350,15 +350,14 @@ def sync_one(integration: Any, wait: bool = False) -> int:
 
 
 def print_result(result: Any, out: IO[str] | None = None) -> None:
-    from core.sync.runner import RUN_STATUS_LABELS
+    from core.sync.runner import RUN_STATUS_LABELS, describe_counts
 
     stream = out or sys.stdout
     seconds = (result.ended_at - result.started_at).total_seconds()
     label = RUN_STATUS_LABELS.get(result.status, result.status)
     print(f"{result.integration_name}: {label.lower()} in {seconds:.1f} s", file=stream)
     for step in result.steps:
-        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in step.counts.items())
-        counts = counts or "nothing to do"
+        counts = describe_counts(step.counts) or "nothing to do"
         line = f"  {step.label}: {counts}"
         if step.status not in ("succeeded",):
             line += f" [{step.status}]"

@@ -106,9 +106,9 @@ def _seed_newsletter(emulator: object) -> None:
     mlist = MarketingList.get_or_none(MarketingList.name == DEMO_LIST)
     if mlist is None:
         return
-    emails = [row[0] for row in Contact.select(Contact.email).join(
+    emails = list(Contact.select(Contact.email).join(
         ListMember, on=(ListMember.contact == Contact.id)).where(
-        ListMember.mlist == mlist).order_by(Contact.id).tuples()]
+        ListMember.mlist == mlist).order_by(Contact.id).scalars())
     rng = random.Random(11)
     known = emails[:200]
     em = emulator

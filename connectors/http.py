@@ -12,7 +12,8 @@ and other libraries can use it too) that
   reset); a wait longer than ``max_inline_wait``, in one go or added up, raises ``RateLimited``
   so that the step ends and the next run resumes;
 - verifies TLS always, refuses plain ``http://`` except to loopback hosts (127.0.0.0/8, ::1,
-  localhost) with a ``ConfigurationError``, and follows no redirect to a plain-http host either;
+  localhost) with a ``TlsError`` (a ``ConfigurationError``), and follows no redirect to a
+  plain-http host either;
 - sends ``User-Agent: ListBridge/<version>``;
 - registers every credential it sends (Basic password and token, Bearer token) with
   ``core.logs.register_secret`` and redacts URLs and bodies in its log lines and errors.
@@ -21,7 +22,7 @@ After the retries, ``error_map`` turns the last response into the error taxonomy
 401 is a ``ConfigurationError``, 429 ``RateLimited`` and 5xx ``TransientError``; everything else
 is returned for the caller to read. Connectors pass their own map (or ``map_errors=False`` on a
 call) where a service means something else. Timeouts and connection errors become
-``TransientError``; a certificate that does not verify is a ``ConfigurationError``.
+``TransientError``; a certificate that does not verify is a ``TlsError``.
 
 Sleeping goes through ``sleep`` (and jitter through ``rand``) so tests never wait.
 """
@@ -42,7 +43,13 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.auth
 
-from connectors.base import ConfigurationError, ConnectorError, RateLimited, TransientError
+from connectors.base import (
+    ConfigurationError,
+    ConnectorError,
+    RateLimited,
+    TlsError,
+    TransientError,
+)
 from core import __version__
 from core.logs import redact, register_secret
 
@@ -105,7 +112,7 @@ def check_url(url: str) -> None:
         return
     shown = redact(f"{parts.scheme}://{parts.hostname or ''}") if parts.scheme else redact(url)
     if scheme == "http":
-        raise ConfigurationError(
+        raise TlsError(
             f"The service address {shown} uses plain http. ListBridge only connects over https "
             "(plain http is allowed to this computer only, for emulators). Change the service URL "
             "to start with https://.")
@@ -236,7 +243,7 @@ class ServiceSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url(request.url or "")
         if kwargs.get("verify") is False:
-            raise ConfigurationError("TLS certificate verification cannot be switched off.")
+            raise TlsError("TLS certificate verification cannot be switched off.")
         _register_authorization(request.headers.get("Authorization"))
         return super().send(request, **kwargs)
 
@@ -257,7 +264,7 @@ class ServiceSession(requests.Session):
             try:
                 response = super().request(verb, target, *args, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise ConfigurationError(
+                raise TlsError(
                     f"{self.service}'s certificate could not be verified, so ListBridge did not "
                     "connect. Check the service URL; a company proxy may need its certificate "
                     "installed.", redact(f"{verb} {target}: {exc}")) from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 
@@ -21,11 +23,21 @@ database_proxy = pw.DatabaseProxy()
 
 
 class BaseModel(pw.Model):
+    """Every model's base. For type checkers, ``id`` is declared here, and a model whose foreign
+    key ``xxx`` is read through its value declares ``xxx_id: int`` (peewee adds the attribute;
+    peewee's own type stubs do not know it)."""
+
     id = pw.AutoField()  # declared so that type checkers see it (peewee adds it anyway)
 
     class Meta:
         database = database_proxy
         legacy_table_names = False
+
+
+def plain_rows(query: Any) -> Iterator[Any]:
+    """The rows of a ``.tuples()`` or ``.dicts()`` query, for type checkers: peewee's stubs type
+    every row of a model query as a model instance (``.scalars()`` is typed for one column)."""
+    return iter(query)
 
 
 class SchemaVersion(BaseModel):

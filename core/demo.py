@@ -109,8 +109,8 @@ def _companies(rng: random.Random, owner: object, now: object) -> list[Company]:
     return result
 
 
-def _people(rng: random.Random, model: type, count: int, owner: object, now: object,
-            companies: list[Company] | None) -> list[int]:
+def _people(rng: random.Random, model: type[Contact] | type[Lead], count: int, owner: object,
+            now: object, companies: list[Company] | None) -> list[int]:
     rows = []
     offset = 0 if model is Contact else 100_000
     for n in range(count):
@@ -132,7 +132,7 @@ def _people(rng: random.Random, model: type, count: int, owner: object, now: obj
         rows.append(row)
     for start in range(0, len(rows), 200):
         model.insert_many(rows[start:start + 200]).execute()
-    return [r[0] for r in model.select(model.id).order_by(model.id).tuples()]
+    return list(model.select(model.id).order_by(model.id).scalars())
 
 
 def _primary_contacts(companies: list[Company]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import peewee as pw
 
 from core.csvio import escape_cell
+from core.db import plain_rows
 from core.lists import member_column
 from core.models.store import (
     ENTITY_KINDS,
@@ -53,15 +54,24 @@ def export_csv(path: str | Path, entity: str, records: Iterable[int] | pw.Select
 
 def export_list_members(path: str | Path, mlist: MarketingList,
                         columns: Sequence[str] | None = None,
-                        states: Sequence[str] = MEMBER_STATES, delimiter: str = ",") -> int:
-    """Write a list's members with their membership state and dates; return the row count."""
+                        states: Sequence[str] = MEMBER_STATES, delimiter: str = ",",
+                        record_ids: Collection[int] | None = None) -> int:
+    """Write a list's members with their membership state and dates; return the row count.
+
+    ``record_ids``: only the members among these records (e.g. what a search shows), still with
+    their membership columns; None: every member in ``states``.
+    """
     fields = _fields(mlist.entity, columns)
     column = member_column(mlist.entity)
-    members = list(_results(
+    members = list(plain_rows(
         ListMember.select(column, ListMember.state, ListMember.added_at,
                           ListMember.state_changed_at)
         .where(ListMember.mlist == mlist, ListMember.state.in_(list(states)))
         .order_by(ListMember.id).tuples()))
+    if record_ids is not None:
+        # Filtered here rather than in SQL: a search may match more ids than a query may carry.
+        wanted = set(record_ids)
+        members = [member for member in members if member[0] in wanted]
     with _CsvFile(Path(path), delimiter) as writer:
         writer.writerow([f.label for f in fields] + MEMBER_HEADERS)
         written = 0
@@ -90,18 +100,18 @@ def _fields(entity: str, columns: Sequence[str] | None) -> list[FieldInfo]:
 def _ids(entity: str, records: Iterable[int] | pw.Select) -> list[int]:
     model: Any = MODEL_FOR_KIND[entity]
     if isinstance(records, pw.Select):
-        return [row[0] for row in _results(records.select(model.id).tuples())]
+        return [row[0] for row in plain_rows(records.select(model.id).tuples())]
     return list(records)
 
 
 def _cells(entity: str, fields: list[FieldInfo], ids: list[int]) -> dict[int, list[str]]:
     """Each record's cells, ready to write, in the order of ``ids`` (missing ids are skipped)."""
     model: Any = MODEL_FOR_KIND[entity]
-    records = {r["id"]: r for r in _results(model.select().where(model.id.in_(ids)).dicts())}
+    records = {r["id"]: r for r in plain_rows(model.select().where(model.id.in_(ids)).dicts())}
     companies: dict[int, str] = {}
     if entity == "contact" and any(f.key == "company" and not f.custom for f in fields):
         company_ids = {r["company"] for r in records.values() if r["company"]}
-        companies = dict(_results(Company.select(Company.id, Company.name).where(
+        companies = dict(plain_rows(Company.select(Company.id, Company.name).where(
             Company.id.in_(list(company_ids))).tuples())) if company_ids else {}
     custom = _custom_values(entity, [f for f in fields if f.custom], ids)
     rows: dict[int, list[str]] = {}
@@ -132,7 +142,7 @@ def _custom_values(entity: str, fields: list[FieldInfo],
              .join(CustomField)
              .where(CustomField.entity == entity, CustomField.key.in_([f.key for f in fields]),
                     CustomValue.record_id.in_(ids)))
-    return {(record_id, key): value for record_id, key, value in _results(query.tuples())}
+    return {(record_id, key): value for record_id, key, value in plain_rows(query.tuples())}
 
 
 def _text(value: Any) -> str:
@@ -145,11 +155,6 @@ def _text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def _results(query: Any) -> Iterator[Any]:
-    """A query's tuples or dicts (peewee's stubs type them as model objects)."""
-    return iter(query)
 
 
 class _CsvFile:

@@ -30,12 +30,16 @@ _KEEP = object()
 
 
 class FieldSpec(Protocol):
-    """What core reads from ``connectors.base.FormField``."""
+    """What core reads from ``connectors.base.FormField`` (a frozen dataclass: read-only)."""
 
-    key: str
-    kind: str
-    secret: bool
-    default: Any
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def secret(self) -> bool: ...
+    @property
+    def default(self) -> Any: ...
 
     def is_shown(self, values: dict[str, Any]) -> bool: ...
 

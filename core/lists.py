@@ -14,10 +14,11 @@ from typing import Any
 import peewee as pw
 
 from core.clock import utcnow
-from core.db import database_proxy
+from core.db import BaseModel, database_proxy
 from core.models.store import (
     MODEL_FOR_KIND,
     Company,
+    Contact,
     CustomField,
     CustomValue,
     ListMember,
@@ -43,9 +44,10 @@ class FilterError(ValueError):
     """The saved filter cannot be used; the message says which rule and why."""
 
 
-def member_column(entity: str) -> pw.ForeignKeyField:
-    return {"contact": ListMember.contact, "lead": ListMember.lead,
-            "company": ListMember.company}[entity]
+def member_column(entity: str) -> pw.ForeignKeyField[Any]:
+    columns: dict[str, pw.ForeignKeyField[Any]] = {
+        "contact": ListMember.contact, "lead": ListMember.lead, "company": ListMember.company}
+    return columns[entity]
 
 
 # -- filters ---------------------------------------------------------------------------------------
@@ -65,14 +67,14 @@ def _in_values(value: Any) -> list[str]:
     return [part.strip() for part in str(value or "").split(",") if part.strip()]
 
 
-def _condition(model: type[pw.Model], entity: str, rule: dict[str, Any]) -> pw.Expression:
+def _condition(model: type[BaseModel], entity: str, rule: dict[str, Any]) -> pw.Expression:
     key, op, value = rule.get("field"), rule.get("op"), rule.get("value")
     if op not in OPERATORS:
         raise FilterError(f"Unknown operator {op!r} in a rule on {key!r}.")
     standard = {f.key: f for f in STANDARD_FIELDS[entity]}
     if key == "company" and entity == "contact":
         column: Any = pw.fn.COALESCE(
-            Company.select(Company.name).where(Company.id == model.company), "")
+            Company.select(Company.name).where(Company.id == Contact.company), "")
         return _compare(column, "text", op, value)
     if key in standard:
         return _compare(getattr(model, key), standard[key].kind, op, value)
@@ -145,8 +147,7 @@ def filter_expression(entity: str, spec: dict[str, Any]) -> Any:
 
 def matching_ids(entity: str, spec: dict[str, Any]) -> set[int]:
     model = MODEL_FOR_KIND[entity]
-    query = model.select(model.id).where(filter_expression(entity, spec))
-    return {row[0] for row in query.tuples()}
+    return set(model.select(model.id).where(filter_expression(entity, spec)).scalars())
 
 
 def describe_filter(spec: dict[str, Any]) -> str:
@@ -173,35 +174,32 @@ class Recomputed:
 
 def member_ids(mlist: MarketingList, states: tuple[str, ...] = ("subscribed",)) -> set[int]:
     column = member_column(mlist.entity)
-    query = ListMember.select(column).where(ListMember.mlist == mlist, ListMember.state.in_(states))
-    return {row[0] for row in query.tuples()}
+    return set(ListMember.select(column)
+               .where(ListMember.mlist == mlist, ListMember.state.in_(states)).scalars())
 
 
 def add_members(mlist: MarketingList, record_ids: list[int] | set[int],
                 state: str = "subscribed") -> int:
-    """Add records (or bring back removed ones); an unsubscribed member stays unsubscribed."""
+    """Add records (or bring back removed ones); an unsubscribed member stays unsubscribed.
+
+    Returns how many were added or brought back. Safe when two writers add the same records at
+    once (two recomputes, a recompute and an import): the database skips the rows already there
+    (``ON CONFLICT DO NOTHING``), rather than a read made before the other writer committed.
+    """
     column = member_column(mlist.entity)
     now = utcnow()
     ids = sorted(set(record_ids))
-    existing = {
-        row[0]: row[1]
-        for row in ListMember.select(column, ListMember.state)
-        .where(ListMember.mlist == mlist, column.in_(ids)).tuples()
-    } if len(ids) <= 50_000 else {
-        row[0]: row[1] for row in ListMember.select(column, ListMember.state)
-        .where(ListMember.mlist == mlist).tuples()
-    }
-    new = [i for i in ids if i not in existing]
-    back = [i for i in ids if existing.get(i) == "removed"]
+    changed = 0
     with database_proxy.atomic():
-        for start in range(0, len(new), BATCH):
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            changed += (ListMember.update(state=state, state_changed_at=now, removed_at=None)
+                        .where(ListMember.mlist == mlist, column.in_(chunk),
+                               ListMember.state == "removed").execute())
             rows = [{"mlist": mlist.id, column.name: rid, "state": state, "added_at": now,
-                     "state_changed_at": now} for rid in new[start:start + BATCH]]
-            ListMember.insert_many(rows).execute()
-        for start in range(0, len(back), BATCH):
-            ListMember.update(state=state, state_changed_at=now, removed_at=None).where(
-                ListMember.mlist == mlist, column.in_(back[start:start + BATCH])).execute()
-    return len(new) + len(back)
+                     "state_changed_at": now} for rid in chunk]
+            changed += ListMember.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+    return changed
 
 
 def set_member_state(mlist: MarketingList, record_ids: list[int] | set[int], state: str) -> int:

@@ -18,7 +18,9 @@ from core.changes import RecordChange, notify
 from core.clock import utcnow
 from core.db import database_proxy
 from core.models.store import (
+    CHECKLIST_STATES,
     MODEL_FOR_KIND,
+    ChecklistEntry,
     Company,
     Contact,
     CustomField,
@@ -226,7 +228,7 @@ def save_record(record: Record, custom: dict[str, Any] | None = None, origin: st
     if record.email is not None:
         record.email = validate_email(record.email)
     record.email_key = email_key(record.email)
-    if entity == "company" and not (record.name or "").strip():
+    if isinstance(record, Company) and not (record.name or "").strip():
         raise ValueError("A company needs a name.")
     if record.email_key:
         model = type(record)
@@ -251,12 +253,58 @@ def save_record(record: Record, custom: dict[str, Any] | None = None, origin: st
     return record
 
 
+def checklist(record: Record) -> dict[int, int]:
+    """The record's newsletter checklist: state (0, 1, 2) by newsletter type id, answered only."""
+    column = getattr(ChecklistEntry, entity_of(record))
+    return {entry.newsletter_type_id: entry.state
+            for entry in ChecklistEntry.select().where(column == record.id)}
+
+
+def set_checklist(record: Record, states: dict[int, int], modified_by: str,
+                  origin: str = "user") -> set[int]:
+    """Store the record's answers (state by newsletter type id) and tell change listeners.
+
+    Types not in ``states`` are left as they are; a type never answered and set to 0 ("not
+    chosen") gets no row. Returns the ids whose state changed; listeners hear one change with
+    the field ``checklist`` when there are any.
+    """
+    entity = entity_of(record)
+    unknown = set(states.values()) - set(CHECKLIST_STATES)
+    if unknown:
+        raise ValueError(f"Unknown checklist state(s): {', '.join(map(str, sorted(unknown)))}")
+    column = getattr(ChecklistEntry, entity)
+    changed: set[int] = set()
+    with database_proxy.atomic():
+        existing = {e.newsletter_type_id: e for e in ChecklistEntry.select().where(
+            column == record.id, ChecklistEntry.newsletter_type.in_(list(states)))}
+        for type_id, state in states.items():
+            entry = existing.get(type_id)
+            if entry is None and state == 0 or entry is not None and entry.state == state:
+                continue
+            if entry is None:
+                ChecklistEntry.create(newsletter_type=type_id, state=state,
+                                      modified_by=modified_by, **{entity: record.id})
+            else:
+                entry.state, entry.modified_by, entry.modified_on = state, modified_by, utcnow()
+                entry.save()
+            changed.add(type_id)
+    if changed:
+        notify(RecordChange(entity, record.id, "updated", frozenset({"checklist"}),
+                            origin=origin))
+    return changed
+
+
 def delete_record(record: Record, origin: str = "user") -> None:
     entity = entity_of(record)
     before = _snapshot(record)
     before["custom"] = custom_values(entity, record.id)
-    if isinstance(record, Contact) and record.company_id:
-        before["company_name"] = record.company.name
+    company = record.company if isinstance(record, Contact) and record.company_id else None
+    if company is not None:
+        before["company_name"] = company.name
+    if isinstance(record, Company):
+        # Who loses the company: the foreign key clears their link without telling anyone.
+        before["contact_ids"] = [row.id for row in Contact.select(Contact.id).where(
+            Contact.company == record.id)]
     with database_proxy.atomic():
         CustomValue.delete().where(
             CustomValue.record_id == record.id,

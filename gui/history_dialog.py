@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from core.models.store import MODEL_FOR_KIND
 from core.sync.journal import HistoryRow, record_history
 from gui.rowmodel import ERROR_COLOUR, WARNING_COLOUR, RowColumn, RowTable, RowTableModel
+from gui.sync_bridge import connector_for
 from gui.tablemodel import local_time
 from gui.workers import start_job
 
@@ -49,7 +50,7 @@ def load_history(entity: str, record_id: int) -> RecordHistory:
     else:
         name, email = str(record), getattr(record, "email", None) or ""
         title = f"{name} <{email}>" if email and name and name != email else (name or email)
-    return RecordHistory(title, record_history(entity, record_id))
+    return RecordHistory(title, record_history(entity, record_id, connector_for=connector_for))
 
 
 def level_colour(row: HistoryRow) -> QColor | None:

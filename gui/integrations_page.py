@@ -9,6 +9,7 @@ every little while (next sync times, runs started by a headless scheduler).
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,21 @@ class IntegrationRow:
     last_status: str
     last_result: str
     running_elsewhere: str  # who holds its lock when that is not this window, else ""
+    problems: tuple[str, ...] = ()  # why nothing can sync (a connector's configuration_problems)
+
+
+def configuration_problems(connector: Any, integration: Integration) -> tuple[str, ...]:
+    """What a connector says stops every sync of this integration (INES: fail closed, ines.md
+    §3.4); connectors without a ``configuration_problems(integration)`` method have none."""
+    check = getattr(connector, "configuration_problems", None)
+    if check is None:
+        return ()
+    try:
+        return tuple(str(problem) for problem in check(integration))
+    except Exception:  # the grid must show even when a check breaks
+        logging.getLogger("listbridge.gui").exception("configuration_problems failed for %s",
+                                                     integration.name)
+        return ()
 
 
 def integration_rows(running_here: frozenset[int] = frozenset()) -> list[IntegrationRow]:
@@ -76,15 +92,17 @@ def integration_rows(running_here: frozenset[int] = frozenset()) -> list[Integra
     rows = []
     for integration in list_integrations():
         try:
-            label = get_connector(integration.type).label
+            connector = get_connector(integration.type)
+            label = connector.label
         except ConfigurationError:
-            label = integration.type
+            connector, label = None, integration.type
         holder = "" if integration.id in running_here else (lock_holder(integration) or "")
         rows.append(IntegrationRow(
             integration.id, integration.name, integration.type, label, bool(integration.active),
             integration.schedule_minutes, integration.last_sync_at, integration.next_sync_at,
             integration.last_status or "", integration.last_result or "",
-            describe_holder(holder) if holder else ""))
+            describe_holder(holder) if holder else "",
+            configuration_problems(connector, integration)))
     return rows
 
 
@@ -154,11 +172,16 @@ class IntegrationsModel(RowTableModel):
                 progress_text(self.bridge.last_progress(row.id)))
         if row.running_elsewhere:
             return tr("Synchronizing {0}").format(row.running_elsewhere)
-        return tr("Active") if row.active else tr("Inactive")
+        state = tr("Active") if row.active else tr("Inactive")
+        if row.problems:
+            return tr("{0} — nothing syncs (see below)").format(state)
+        return state
 
     def status_colour(self, row: IntegrationRow) -> QColor | None:
         if self.bridge.is_running(row.id) or row.running_elsewhere:
             return QColor("#2f6fd6")
+        if row.problems:
+            return WARNING_COLOUR
         return None if row.active else MUTED_COLOUR
 
 
@@ -385,8 +408,12 @@ class IntegrationsPage(QWidget):
         row = self.table.current_row()
         self.detail.setVisible(isinstance(row, IntegrationRow))
         if isinstance(row, IntegrationRow):
-            self.detail.setText(self.tr("<b>{name}</b> — last result: {result}").format(
-                name=html.escape(row.name), result=html.escape(result_text(row))))
+            text = self.tr("<b>{name}</b> — last result: {result}").format(
+                name=html.escape(row.name), result=html.escape(result_text(row)))
+            if row.problems:
+                text += "<br><b>" + self.tr("Nothing is synchronised:") + "</b> " + " ".join(
+                    html.escape(problem) for problem in row.problems)
+            self.detail.setText(text)
 
     def create_integration(self) -> Any:
         return self._open_dialog(None)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
 from core.models.sync import Integration, QueueItem
 from core.sync import queue
 from core.sync.journal import JOURNAL_LIMIT, JournalRow, RunRow, journal_rows, run_rows
-from core.sync.runner import summarize
 from gui.history_dialog import HistoryDialog
 from gui.rowmodel import (
     ERROR_COLOUR,
@@ -38,7 +37,7 @@ from gui.rowmodel import (
     RowTable,
     RowTableModel,
 )
-from gui.sync_bridge import SyncBridge
+from gui.sync_bridge import SyncBridge, connector_for
 from gui.tablemodel import local_time
 from gui.widgets import EmptyState, SearchField, button, combo_select_data
 from gui.workers import start_job
@@ -76,8 +75,9 @@ def load_journal(generation: int, wanted: JournalFilter) -> JournalData:
     if wanted.integration_id is not None and wanted.integration_id not in known:
         return JournalData(generation, integrations, [], [])
     rows = journal_rows(wanted.integration_id, state=wanted.state,
-                        email=wanted.email.strip() or None, limit=JOURNAL_LIMIT)
-    runs = run_rows(wanted.integration_id, limit=RUN_LIMIT)
+                        email=wanted.email.strip() or None, limit=JOURNAL_LIMIT,
+                        connector_for=connector_for)
+    runs = run_rows(wanted.integration_id, limit=RUN_LIMIT, connector_for=connector_for)
     return JournalData(generation, integrations, rows, runs)
 
 
@@ -127,8 +127,8 @@ def duration_text(row: RunRow) -> str:
 
 
 def action_text(row: JournalRow) -> str:
-    """``dotmailer_export`` reads "Dotmailer export"."""
-    return row.action.replace("_", " ").capitalize()
+    """The connector's words for the action (``BaseConnector.action_label``)."""
+    return tr(row.action_label)
 
 
 def detail_text(row: JournalRow) -> str:
@@ -165,7 +165,7 @@ def run_columns() -> list[RowColumn]:
         RowColumn(tr("Trigger"), lambda r: tr(r.trigger.replace("_", " ").capitalize()), 80),
         RowColumn(tr("Status"), lambda r: tr(r.status_label), 140, colour=run_colour),
         RowColumn(tr("Duration"), duration_text, 75, right=True),
-        RowColumn(tr("Counts"), lambda r: summarize(r.counts), 320),
+        RowColumn(tr("Counts"), lambda r: r.summary, 320),
         RowColumn(tr("Error"), lambda r: r.error, 100, colour=run_colour),  # the rest
     ]
 

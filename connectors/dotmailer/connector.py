@@ -17,7 +17,7 @@ from connectors.base import (
     TransientError,
 )
 from connectors.dotmailer import export, forms, sync
-from connectors.dotmailer.client import DISCOVERY_URL, DotmailerClient
+from connectors.dotmailer.client import DISCOVERY_URL, DotmailerClient, with_policy
 from core.models.dotmailer import (
     EXPORT_DONE,
     EXPORT_QUEUED,
@@ -26,7 +26,7 @@ from core.models.dotmailer import (
     BookMember,
     DotmailerContact,
 )
-from core.models.sync import Integration, QueueItem
+from core.models.sync import HistoryEvent, Integration, QueueItem
 from core.sync.context import SyncContext
 
 log = logging.getLogger("listbridge.dotmailer")
@@ -71,6 +71,49 @@ class DotmailerConnector(BaseConnector):
         who = account.name or "the Dotmailer account"
         return CheckResult(True, f"Connected to {who}" + (f" ({account.main_email})"
                                                           if account.main_email else "") + ".")
+
+    def on_saved(self, integration: Integration) -> None:
+        """Oro's rule: "After the integration has been created and its status has been set to
+        Active, the list of Address Books will be automatically imported". The first save of an
+        active integration (its creation, or the edit that activates it) reads the address books
+        now, so that Connect to Dotmailer offers them at once, whether the integration was added
+        in the window (which saves on a worker thread) or by ``listbridge integration add``
+        (which waits). A scheduled sync starts right after too (``next_sync_at`` is now), but a
+        manual-only integration, or a command line without a scheduler, would wait for it.
+
+        Nothing here can undo the save: a failure (wrong password, no network) is logged and
+        journalled, and the first sync reads the books (as each later save tries again)."""
+        from connectors.dotmailer import service
+        from core.integrations import read_secrets
+        from core.secrets import NoKeyringError
+
+        if not integration.active or service.books_read_at(integration) is not None:
+            return
+        client = None
+        try:
+            client = self.client_for(integration.settings, read_secrets(integration))
+            # The admin is waiting: one try, short timeouts; the sync retries with its own.
+            with_policy(client, max_retries=0, connect_timeout=5.0, read_timeout=30.0)
+            books = service.refresh_books(integration, client=client)
+        except Exception as exc:  # best effort: the integration is saved whatever happens here
+            problem = exc.admin_message if isinstance(exc, ConnectorError) else (
+                str(exc) or type(exc).__name__)
+            if not isinstance(exc, ConnectorError | NoKeyringError):
+                log.exception("Reading the address books of %s after saving it failed",
+                              integration.name)
+            log.warning("Address books of %s not imported at save: %s", integration.name,
+                        problem)
+            HistoryEvent.create(integration=integration, entity="list", level="warning",
+                                kind="dotmailer",
+                                message=f"The address books could not be imported from "
+                                        f"Dotmailer yet: {problem} The first sync imports them.")
+            return
+        finally:
+            if client is not None:
+                client.close()
+        HistoryEvent.create(integration=integration, entity="list", kind="dotmailer",
+                            message=f"{len(books)} address books imported from Dotmailer; "
+                                    "marketing lists can now be connected to them.")
 
     # -- remote lists ------------------------------------------------------------------------------
 

@@ -241,7 +241,7 @@ class Book:
     system: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Contact:
     id: int
     account: int
@@ -254,7 +254,7 @@ class Contact:
     suppressed_at: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Membership:
     book: int
     contact: int
@@ -292,7 +292,7 @@ class Campaign:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Activity:
     campaign: int
     contact: int
@@ -336,6 +336,11 @@ class Import:
 
 @dataclass
 class _State:
+    """The service's data. Contacts, memberships and activities are written through the methods
+    below, which keep their indexes (by email, by book, by campaign) and change counters up to
+    date, so that a look-up by email is O(1) and a page of a big list costs the page, not the
+    list (an import of n rows is O(n), a read of n activities in pages is O(n))."""
+
     seed: int
     accounts: dict[int, Account] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
@@ -344,12 +349,89 @@ class _State:
     memberships: dict[tuple[int, int], Membership] = field(default_factory=dict)
     datafields: list[DataField] = field(default_factory=list)
     campaigns: dict[int, Campaign] = field(default_factory=dict)
-    activities: dict[tuple[int, int], Activity] = field(default_factory=dict)
+    # By campaign, then by contact id.
+    activities: dict[int, dict[int, Activity]] = field(default_factory=dict)
     imports: dict[str, Import] = field(default_factory=dict)
     next_ids: dict[str, int] = field(
         default_factory=lambda: {"book": 1000, "contact": 100000, "campaign": 5000}
     )
     guids_issued: int = 0
+    # Indexes, rebuilt on load, never saved.
+    emails: dict[tuple[int, str], Contact] = field(default_factory=dict)
+    book_members: dict[int, dict[int, Membership]] = field(default_factory=dict)
+    # Bumped whenever a book's members or a campaign's activities change: cached page orders
+    # (``DotmailerEmulator._page_cached``) are valid while their counter is unchanged.
+    changes: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def changed(self, kind: str, key: int) -> None:
+        self.changes[(kind, key)] = self.changes.get((kind, key), 0) + 1
+
+    def version(self, kind: str, key: int) -> int:
+        return self.changes.get((kind, key), 0)
+
+    # -- contacts (indexed by account and email) --
+
+    def add_contact(self, contact: Contact) -> None:
+        self.contacts[contact.id] = contact
+        self.emails[(contact.account, contact.email)] = contact
+        self.changed("contacts", contact.account)
+
+    def contact_by_email(self, account: int, email: str) -> Contact | None:
+        return self.emails.get((account, email))
+
+    def rename_contact(self, contact: Contact, email: str) -> None:
+        if email == contact.email:
+            return
+        if (contact.account, email) in self.emails:
+            raise ValueError(f"contact {email} exists")
+        del self.emails[(contact.account, contact.email)]
+        contact.email = email
+        self.emails[(contact.account, email)] = contact
+
+    # -- memberships (indexed by book) --
+
+    def add_membership(self, member: Membership) -> None:
+        self.memberships[(member.book, member.contact)] = member
+        self.book_members.setdefault(member.book, {})[member.contact] = member
+        self.changed("book", member.book)
+
+    def drop_membership(self, book: int, contact: int) -> Membership | None:
+        member = self.memberships.pop((book, contact), None)
+        if member is not None:
+            self.book_members.get(book, {}).pop(contact, None)
+            self.changed("book", book)
+        return member
+
+    def drop_book_members(self, book: int) -> None:
+        for contact in self.book_members.pop(book, {}):
+            del self.memberships[(book, contact)]
+        self.changed("book", book)
+
+    def members_of(self, book: int) -> Iterable[Membership]:
+        return self.book_members.get(book, {}).values()
+
+    # -- activities (by campaign, then contact) --
+
+    def put_activity(self, activity: Activity) -> None:
+        self.activities.setdefault(activity.campaign, {})[activity.contact] = activity
+        self.changed("campaign", activity.campaign)
+
+    def put_activities(self, campaign: int, activities: Iterable[Activity]) -> None:
+        """Many activities of one campaign at once (one change for the page caches)."""
+        rows = self.activities.setdefault(campaign, {})
+        for activity in activities:
+            rows[activity.contact] = activity
+        self.changed("campaign", campaign)
+
+    def activities_of(self, campaign: int) -> dict[int, Activity]:
+        return self.activities.get(campaign, {})
+
+    def reindex(self) -> None:
+        self.emails = {(c.account, c.email): c for c in self.contacts.values()}
+        self.book_members = {}
+        for member in self.memberships.values():
+            self.book_members.setdefault(member.book, {})[member.contact] = member
+        self.changes.clear()
 
     def next_id(self, kind: str) -> int:
         value = self.next_ids[kind]
@@ -376,7 +458,7 @@ class _State:
             "memberships": [dump(m) for m in self.memberships.values()],
             "datafields": [dump(f) for f in self.datafields],
             "campaigns": [dump(c) for c in self.campaigns.values()],
-            "activities": [dump(a) for a in self.activities.values()],
+            "activities": [dump(a) for acts in self.activities.values() for a in acts.values()],
             "imports": [dump(i) for i in self.imports.values()],
         }
 
@@ -393,9 +475,10 @@ class _State:
         state.memberships = {(m.book, m.contact): m for m in members}
         state.datafields = [load(DataField, r) for r in data["datafields"]]
         state.campaigns = {c.id: c for c in (load(Campaign, r) for r in data["campaigns"])}
-        acts = (load(Activity, r) for r in data["activities"])
-        state.activities = {(a.campaign, a.contact): a for a in acts}
+        for activity in (load(Activity, r) for r in data["activities"]):
+            state.activities.setdefault(activity.campaign, {})[activity.contact] = activity
         state.imports = {i.id: i for i in (load(Import, r) for r in data["imports"])}
+        state.reindex()
         return state
 
 
@@ -800,6 +883,8 @@ class DotmailerEmulator:
         self._scripts: list[dict[str, Any]] = []
         self._log: list[dict[str, Any]] = []
         self._rate = _RateLimit()
+        # Page orders of big lists, by list: (version, ordered rows); see ``_page_cached``.
+        self._page_orders: dict[tuple[Any, ...], tuple[Any, list[Any]]] = {}
         self._state = _State(seed=seed)
         self._install_fresh_state()
         if demo:
@@ -939,6 +1024,7 @@ class DotmailerEmulator:
     def restore(self, snapshot: Mapping[str, Any]) -> None:
         self._state = _State.from_json(snapshot)
         self._seed = self._state.seed
+        self._page_orders.clear()
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.snapshot(), indent=1), encoding="utf-8")
@@ -1029,7 +1115,7 @@ class DotmailerEmulator:
         self._set_status(contact, status, when)
         # Validated in full above: only now does the contact take an id and exist.
         contact.id = self._state.next_id("contact")
-        self._state.contacts[contact.id] = contact
+        self._state.add_contact(contact)
         for book in targets:
             self._join(book, contact, when)
         return contact.id
@@ -1049,7 +1135,7 @@ class DotmailerEmulator:
         target = self._contact_ref(contact, account)
         when = _as_datetime(at) or self.now()
         if email is not None:
-            target.email = email.strip().lower()
+            self._state.rename_contact(target, email.strip().lower())
         if opt_in_type is not None:
             target.opt_in_type = self._enum(opt_in_type, OPT_IN_TYPES)
         if email_type is not None:
@@ -1058,6 +1144,7 @@ class DotmailerEmulator:
         if status is not None:
             self._set_status(target, status, when)
         target.modified = when
+        self._state.changed("contacts", target.account)
 
     @_locked
     def add_to_book(
@@ -1083,6 +1170,7 @@ class DotmailerEmulator:
         when = _as_datetime(at) or self.now()
         member.unsubscribed_at = when
         member.modified = when
+        self._state.changed("book", member.book)
 
     @_locked
     def suppress(
@@ -1097,12 +1185,13 @@ class DotmailerEmulator:
         target.status = canonical
         target.suppressed_at = when
         target.modified = when
+        self._state.changed("contacts", target.account)
 
     @_locked
     def remove_from_book(self, book: int | str, email: str, account: int | None = None) -> None:
         """A silent removal: the contact leaves E6 and never shows in E8."""
         member = self._membership(book, email, account)
-        del self._state.memberships[(member.book, member.contact)]
+        self._state.drop_membership(member.book, member.contact)
 
     @_locked
     def add_campaign(
@@ -1169,24 +1258,26 @@ class DotmailerEmulator:
         target = self._campaign_ref(campaign)
         contact = self._contact_ref(email, target.account)
         first = _as_datetime(first_opened)
-        self._state.activities[(target.id, contact.id)] = Activity(
-            target.id,
-            contact.id,
-            contact.email,
-            _as_datetime(at) or self.now(),
-            opens,
-            clicks,
-            page_views,
-            forwards,
-            estimated_forwards,
-            replies,
-            _as_datetime(date_sent),
-            first,
-            _as_datetime(last_opened) or first,
-            first_open_ip or ("61.249.92.173" if opens else None),
-            unsubscribed,
-            soft_bounced,
-            hard_bounced,
+        self._state.put_activity(
+            Activity(
+                target.id,
+                contact.id,
+                contact.email,
+                _as_datetime(at) or self.now(),
+                opens,
+                clicks,
+                page_views,
+                forwards,
+                estimated_forwards,
+                replies,
+                _as_datetime(date_sent),
+                first,
+                _as_datetime(last_opened) or first,
+                first_open_ip or ("61.249.92.173" if opens else None),
+                unsubscribed,
+                soft_bounced,
+                hard_bounced,
+            )
         )
 
     @_locked
@@ -1410,6 +1501,7 @@ class DotmailerEmulator:
 
     def _install_fresh_state(self) -> None:
         self._state = _State(seed=self._seed)
+        self._page_orders.clear()
         for username, password, account in self._initial_users:
             self._ensure_account(account)
             self._state.users[username.lower()] = User(username, password, account)
@@ -1454,8 +1546,7 @@ class DotmailerEmulator:
 
     def _drop_book(self, book: Book) -> None:
         del self._state.books[book.id]
-        for key in [k for k in self._state.memberships if k[0] == book.id]:
-            del self._state.memberships[key]
+        self._state.drop_book_members(book.id)
         for campaign in self._state.campaigns.values():
             if book.id in campaign.books:
                 campaign.books.remove(book.id)
@@ -1483,15 +1574,7 @@ class DotmailerEmulator:
         return found
 
     def _contact_by_email(self, account: int, email: str) -> Contact | None:
-        wanted = email.strip().lower()
-        return next(
-            (
-                c
-                for c in self._state.contacts.values()
-                if c.account == account and c.email == wanted
-            ),
-            None,
-        )
+        return self._state.contact_by_email(account, email.strip().lower())
 
     def _contact_ref(self, contact: int | str, account: int | None) -> Contact:
         account_id = self._account(account).id
@@ -1529,7 +1612,7 @@ class DotmailerEmulator:
             return
         if book.system and len(self._members(book)) >= TEST_BOOK_LIMIT:
             raise ValueError(f"{book.name} holds at most {TEST_BOOK_LIMIT} contacts")
-        self._state.memberships[key] = Membership(book.id, contact.id, when, when)
+        self._state.add_membership(Membership(book.id, contact.id, when, when))
 
     def _field_named(self, account: int, name: str) -> DataField | None:
         wanted = name.strip().lower()
@@ -1814,12 +1897,37 @@ class DotmailerEmulator:
         except ValueError:
             raise self._error("ERROR_PARAMETER_INVALID") from None
 
-    def _page(self, items: Sequence[T], call: _Call, key: Callable[[T], int]) -> list[T]:
+    def _select_skip(self, call: _Call) -> tuple[int, int]:
         select = self._int_query(call, "select", int(self._settings["select_default"]))
         skip = self._int_query(call, "skip", 0)
         if not 1 <= select <= int(self._settings["select_max"]) or skip < 0:
             raise self._error("ERROR_PARAMETER_INVALID")
+        return select, skip
+
+    def _page(self, items: Sequence[T], call: _Call, key: Callable[[T], int]) -> list[T]:
+        select, skip = self._select_skip(call)
         return self._ordered(items, key)[skip : skip + select]
+
+    def _page_cached(
+        self,
+        call: _Call,
+        list_key: tuple[Any, ...],
+        version: Any,
+        rows: Callable[[], Sequence[T]],
+        key: Callable[[T], int],
+    ) -> list[T]:
+        """``_page`` for the lists that grow big (a book's contacts, a campaign's activities):
+        the list is filtered and ordered once and kept while ``version`` (the state's change
+        counters it depends on) stays the same, so each further page costs only its rows."""
+        select, skip = self._select_skip(call)
+        cache_key = (*list_key, self._settings["page_order"])
+        cached = self._page_orders.get(cache_key)
+        if cached is None or cached[0] != version:
+            if len(self._page_orders) >= 32:
+                self._page_orders.pop(next(iter(self._page_orders)))
+            cached = (version, self._ordered(rows(), key))
+            self._page_orders[cache_key] = cached
+        return cached[1][skip : skip + select]
 
     def _ordered(self, items: Sequence[T], key: Callable[[T], int]) -> list[T]:
         order = self._settings["page_order"]
@@ -1846,10 +1954,11 @@ class DotmailerEmulator:
         if book.system and book.name == ALL_CONTACTS:
             return [(c, None) for c in self._state.contacts.values() if c.account == book.account]
         listed = self._settings["unsubscribed_members_listed"]
+        contacts = self._state.contacts
         return [
-            (self._state.contacts[m.contact], m)
-            for m in self._state.memberships.values()
-            if m.book == book.id and (listed or m.unsubscribed_at is None)
+            (contacts[m.contact], m)
+            for m in self._state.members_of(book.id)
+            if listed or m.unsubscribed_at is None
         ]
 
     def _book_json(self, book: Book) -> dict[str, Any]:
@@ -1910,24 +2019,39 @@ class DotmailerEmulator:
             if include_unset or contact.fields.get(f.name) is not None
         ]
 
-    def _contacts_page(self, call: _Call, rows: list[Contact]) -> Response:
+    def _contacts_page(
+        self, call: _Call, book: Book, rows: Callable[[], list[Contact]], since: datetime | None
+    ) -> Response:
         full = self._bool_query(call, "withfulldata")
-        page = self._page(rows, call, lambda c: c.id)
+        if book.system:  # All Contacts lists every contact: not worth keeping in order
+            page = self._page(rows(), call, lambda c: c.id)
+        else:
+            listed = self._settings["unsubscribed_members_listed"]
+            state = self._state
+            version: Any = state.version("book", book.id)
+            if since is not None:
+                version = (version, state.version("contacts", book.account))
+            page = self._page_cached(
+                call, ("contacts", book.id, since, listed), version, rows, lambda c: c.id
+            )
         return self._json([self._contact_json(c, full) for c in page])
 
     def _e_book_contacts(self, call: _Call) -> Response:
         book = self._book_for(call)
-        return self._contacts_page(call, [c for c, _m in self._members(book)])
+        return self._contacts_page(call, book, lambda: [c for c, _m in self._members(book)], None)
 
     def _e_book_contacts_modified(self, call: _Call) -> Response:
         book = self._book_for(call)
         since = self._date_param(call)
-        rows = [
-            c
-            for c, m in self._members(book)
-            if c.modified > since or (m is not None and m.modified > since)
-        ]
-        return self._contacts_page(call, rows)
+
+        def rows() -> list[Contact]:
+            return [
+                c
+                for c, m in self._members(book)
+                if c.modified > since or (m is not None and m.modified > since)
+            ]
+
+        return self._contacts_page(call, book, rows, since)
 
     def _suppression_json(
         self, contact: Contact, when: datetime | None, reason: str
@@ -1948,8 +2072,8 @@ class DotmailerEmulator:
         since = self._date_param(call)
         rows: list[tuple[Contact, datetime | None, str]] = [
             (self._state.contacts[m.contact], m.unsubscribed_at, "Unsubscribed")
-            for m in self._state.memberships.values()
-            if m.book == book.id and m.unsubscribed_at is not None and m.unsubscribed_at > since
+            for m in self._state.members_of(book.id)
+            if m.unsubscribed_at is not None and m.unsubscribed_at > since
         ]
         if self._settings["book_unsubscribes_include_account"]:
             seen = {r[0].id for r in rows}
@@ -1977,8 +2101,8 @@ class DotmailerEmulator:
             k not in self._state.memberships for k in keys
         ):
             raise self._error("ERROR_CONTACT_NOT_FOUND")
-        for key in keys:
-            self._state.memberships.pop(key, None)  # a removal, not an unsubscribe
+        for book_id, contact_id in keys:
+            self._state.drop_membership(book_id, contact_id)  # a removal, not an unsubscribe
         return _empty_response()
 
     def _e_remove_contacts(self, call: _Call) -> Response:
@@ -2195,7 +2319,7 @@ class DotmailerEmulator:
             contact = Contact(
                 self._state.next_id("contact"), imp.account, email, now, opt_in_type="Unknown"
             )
-            self._state.contacts[contact.id] = contact
+            self._state.add_contact(contact)
         for index, header in enumerate(imp.headers):
             self._import_cell(contact, header.strip().lower(), _cell(row, index))
         contact.modified = now
@@ -2204,6 +2328,7 @@ class DotmailerEmulator:
             self._join(self._state.books[imp.book], contact, now)
         else:
             member.modified = now
+        self._state.changed("contacts", contact.account)
         return created
 
     def _import_cell(self, contact: Contact, header: str, value: str) -> None:
@@ -2252,7 +2377,7 @@ class DotmailerEmulator:
         }
 
     def _activities(self, campaign: Campaign) -> list[Activity]:
-        return [a for a in self._state.activities.values() if a.campaign == campaign.id]
+        return list(self._state.activities_of(campaign.id).values())
 
     def _activity_json(self, campaign: Campaign, act: Activity) -> dict[str, Any]:
         return {
@@ -2292,19 +2417,31 @@ class DotmailerEmulator:
     def _e_get_campaign(self, call: _Call) -> Response:
         return self._json(self._campaign_json(self._campaign_for(call)))
 
-    def _activities_page(self, call: _Call, campaign: Campaign, rows: list[Activity]) -> Response:
-        page = self._page(rows, call, lambda a: a.contact)
+    def _activities_page(
+        self,
+        call: _Call,
+        campaign: Campaign,
+        since: datetime | None,
+        rows: Callable[[], list[Activity]],
+    ) -> Response:
+        version = self._state.version("campaign", campaign.id)
+        page = self._page_cached(
+            call, ("activities", campaign.id, since), version, rows, lambda a: a.contact
+        )
         return self._json([self._activity_json(campaign, a) for a in page])
 
     def _e_activities(self, call: _Call) -> Response:
         campaign = self._campaign_for(call)
-        return self._activities_page(call, campaign, self._activities(campaign))
+        return self._activities_page(call, campaign, None, lambda: self._activities(campaign))
 
     def _e_activities_since(self, call: _Call) -> Response:
         campaign = self._campaign_for(call)
         since = self._date_param(call)
-        rows = [a for a in self._activities(campaign) if a.last_activity_at > since]
-        return self._activities_page(call, campaign, rows)
+
+        def rows() -> list[Activity]:
+            return [a for a in self._activities(campaign) if a.last_activity_at > since]
+
+        return self._activities_page(call, campaign, since, rows)
 
     def _e_summary(self, call: _Call) -> Response:
         campaign = self._campaign_for(call)

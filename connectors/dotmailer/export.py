@@ -70,6 +70,7 @@ from core.models.dotmailer import (
     EXPORT_QUEUED,
     EXPORT_REJECTED,
     EXPORT_UPDATE,
+    EXPORT_WATCHDOG,
     IMPORT_PENDING,
     IMPORT_SENDING,
     AddressBook,
@@ -188,7 +189,7 @@ def finish_import(ctx: SyncContext, state: RunState, imp: DotmailerImport,
             return []
         failed = _apply_finished(ctx, imp, book, report, faults)
     elif status == "RejectedByWatchdog":
-        n = _set_rows(imp, export_status=EXPORT_REJECTED,
+        n = _set_rows(imp, export_status=EXPORT_WATCHDOG,
                       last_error="Refused by Dotmailer's Data Watchdog")
         ctx.journal(f"Dotmailer's Data Watchdog refused the import of {n} contacts into "
                     f"“{label}”. Nothing was imported; these contacts stay marked as rejected and "
@@ -540,7 +541,8 @@ def prepare_book(ctx: SyncContext, book: AddressBook) -> dict[str, int]:
                 counts[status] += 1
                 continue
             mid, _cid, in_book, remote_status, export_status, sent_hash, pending, import_id = found
-            if export_status in (EXPORT_REJECTED, EXPORT_QUEUED) or import_id in in_flight:
+            if (export_status in (EXPORT_REJECTED, EXPORT_WATCHDOG, EXPORT_QUEUED)
+                    or import_id in in_flight):
                 continue  # never re-sent automatically (D12), the queue's, or on its way
             if (remote_status not in ("", "Subscribed", "SoftBounced", "Removed")
                     or contact_status in STOPS_MAIL):
@@ -602,6 +604,9 @@ def export_contacts(ctx: SyncContext) -> None:
     never overwrite newer values; the batches of one export hold distinct contacts and may run
     side by side. When every slot is taken the run polls (5 s, 10 s, 20 s, then every 60 s) for
     at most ``max_export_wait`` seconds, then leaves the rest to the next run.
+
+    Progress is in contacts: sent (or found gone) of those to send, after each batch and while
+    waiting for a slot; then, while the run waits for its imports, imported of those sent.
     """
     state = run_state(ctx)
     limit = min(forms.HARD_MAX_ACTIVE_IMPORTS,
@@ -615,6 +620,10 @@ def export_contacts(ctx: SyncContext) -> None:
         if not book.export_paused and book.id not in busy_books:
             queue.extend((book, ids) for ids in _pending_batches(book, state.tuning.batch_rows))
     sent: list[DotmailerImport] = []
+    total = sum(len(ids) for _book, ids in queue)
+    done = sent_rows = 0
+    if total:
+        ctx.progress(0, total, f"{total:,} contacts to send")
     waited = 0.0
     wait_round = 0
     while queue:
@@ -625,6 +634,8 @@ def export_contacts(ctx: SyncContext) -> None:
                             "will be sent at the next run.", kind=JOURNAL_KIND)
                 break
             delay = state.tuning.poll_delays[min(wait_round, len(state.tuning.poll_delays) - 1)]
+            ctx.progress(done, total, f"{sent_rows:,} contacts sent; waiting for Dotmailer to "
+                                      f"finish earlier imports ({limit} at most at once)")
             assert state.sleep is not None
             state.sleep(delay)
             waited += delay
@@ -637,20 +648,28 @@ def export_contacts(ctx: SyncContext) -> None:
         wait_round = 0
         book, ids = queue.pop(0)
         batch = build_batch(ctx, book, ids)
+        done += len(ids)
         if batch is None:
+            ctx.progress(done, total, f"{sent_rows:,} contacts sent")
             continue
         try:
             sent.append(send_batch(ctx, state, batch))
+            sent_rows += len(batch.member_ids)
         except TooManyImports as exc:
             ctx.journal(exc.admin_message, kind=JOURNAL_KIND)
             break
         except RetryLater as exc:
             ctx.journal(f"“{book.name}”: {exc.admin_message} The rest waits for the next run.",
                         kind=JOURNAL_KIND)
+            total -= len(ids) + sum(len(q[1]) for q in queue if q[0].id == book.id)
+            done -= len(ids)
             queue = [q for q in queue if q[0].id != book.id]
         except RemoteGone:
             unlink_gone_book(ctx, book)
+            total -= len(ids) + sum(len(q[1]) for q in queue if q[0].id == book.id)
+            done -= len(ids)
             queue = [q for q in queue if q[0].id != book.id]
+        ctx.progress(done, total, f"{sent_rows:,} contacts sent")
     wait_for_imports(ctx, state, sent, state.tuning.import_wait(ctx.trigger))
     _fetch_remote_ids(ctx, state)
 
@@ -659,21 +678,35 @@ def wait_for_imports(ctx: SyncContext, state: RunState, imports: list[DotmailerI
                      budget: float, queue_failures: bool = True) -> list[BookMember]:
     """Poll these imports at 5 s, 10 s, 20 s, then every 60 s, for at most ``budget`` seconds.
 
-    Returns the rows that failed alone."""
+    Reports progress in contacts (those of the finished imports, of all these imports') before
+    each wait and after the last poll. Returns the rows that failed alone."""
     waited = 0.0
     failed: list[BookMember] = []
+    total = sum(i.rows for i in imports)
+
+    def report(pending: list[DotmailerImport]) -> None:
+        if total and budget > 0:
+            finished = len(imports) - len(pending)
+            ctx.progress(total - sum(i.rows for i in pending), total,
+                         f"Dotmailer is importing the contacts sent: {finished} of "
+                         f"{len(imports)} imports finished")
+
+    pending = [i for i in imports if i.status == IMPORT_PENDING]
     for round_ in range(10_000):
-        pending = [i for i in imports if i.status == IMPORT_PENDING]
         if not pending:
             break
         delay = state.tuning.poll_delays[min(round_, len(state.tuning.poll_delays) - 1)]
         if waited + delay > budget:
             break
+        report(pending)
         state.sleep(delay)
         waited += delay
         for imp in pending:
             ctx.check_cancel()
             failed += poll_import(ctx, state, imp, queue_failures)
+        pending = [i for i in imports if i.status == IMPORT_PENDING]
+    if waited:
+        report(pending)
     return failed
 
 

@@ -1,15 +1,17 @@
 """The admin's Dotmailer actions, shared by the GUI and the command line.
 
 Connect a marketing list to an address book (one book per list, one list per book: both are
-unique indexes), disconnect it, read a list's connection, and read email campaigns with their
-statistics. Functions marked *network* call Dotmailer and belong on a worker thread; the others
-only read or write the database.
+unique indexes), disconnect it, read a list's connection, manage the data fields and their
+mappings, and read email campaigns with their statistics. Functions marked *network* call
+Dotmailer and belong on a worker thread; the others only read or write the database.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import peewee as pw
 
@@ -19,17 +21,22 @@ from core.db import database_proxy
 from core.integrations import read_secrets, schedule_next
 from core.lists import member_column
 from core.models.dotmailer import (
+    DATAFIELD_TYPES,
     EXPORT_ADD,
     EXPORT_DONE,
     EXPORT_NEW,
     EXPORT_QUEUED,
     EXPORT_REJECTED,
     EXPORT_UPDATE,
+    EXPORT_WATCHDOG,
     IMPORT_PENDING,
+    REFUSED_STATES,
     AddressBook,
     BookMember,
     CampaignSummary,
     ContactActivity,
+    DataField,
+    DataFieldMapping,
     DotmailerContact,
     DotmailerImport,
     EmailCampaign,
@@ -44,6 +51,10 @@ TYPE_NAME = "dotmailer"
 
 class ConnectRefused(ValueError):
     """The connection cannot be made; the message says why, in the admin's words."""
+
+
+class MappingRefused(ValueError):
+    """The mapping or data field cannot be added; the message says why, in the admin's words."""
 
 
 # -- integrations and books --------------------------------------------------------------------------
@@ -87,6 +98,13 @@ def refresh_books(integration: Integration, secrets: dict[str, str] | None = Non
     client = client or client_for(integration, secrets)
     store_books(integration, read_books(client))
     return connectable_books(integration)
+
+
+def books_read_at(integration: Integration) -> datetime | None:
+    """When the address books were last read from Dotmailer (a sync or a refresh); None: never."""
+    from connectors.dotmailer.sync import MARK_BOOKS, get_mark
+
+    return get_mark(integration, MARK_BOOKS)
 
 
 def find_book(integration: Integration, ref: str | int) -> AddressBook | None:
@@ -207,6 +225,7 @@ class ListConnection:
     rejected: int  # refused (Data Watchdog, invalid entries): not sent again automatically
     queued: int  # failed alone, retried by the queue
     export_paused: str  # why the export stopped, if it did
+    watchdog_rejected: int = 0  # of ``rejected``: in imports the Data Watchdog refused
 
     @property
     def book_id(self) -> int:
@@ -231,18 +250,19 @@ def list_connection(mlist: MarketingList) -> ListConnection | None:
         integration, book, book.connected_at, integration.last_sync_at, integration.last_status,
         counts.get(EXPORT_DONE, 0),
         sum(counts.get(s, 0) for s in (EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE)) - sending,
-        sending, counts.get(EXPORT_REJECTED, 0), counts.get(EXPORT_QUEUED, 0),
-        book.export_paused)
+        sending, counts.get(EXPORT_REJECTED, 0) + counts.get(EXPORT_WATCHDOG, 0),
+        counts.get(EXPORT_QUEUED, 0), book.export_paused, counts.get(EXPORT_WATCHDOG, 0))
 
 
 def retry_rejected(mlist: MarketingList) -> int:
-    """The admin's "send the rejected contacts again": they go with the next export."""
+    """The admin's "send the rejected contacts again" (Data Watchdog or invalid entries): they go
+    with the next export."""
     book = AddressBook.get_or_none(AddressBook.mlist == mlist)
     if book is None:
         return 0
     return int(BookMember.update(export_status=EXPORT_ADD, last_error="", failures=0,
                                  import_=None, updated=utcnow())
-               .where(BookMember.book == book, BookMember.export_status == EXPORT_REJECTED)
+               .where(BookMember.book == book, BookMember.export_status.in_(REFUSED_STATES))
                .execute())
 
 
@@ -252,15 +272,138 @@ def resume_export(integration: Integration) -> int:
         AddressBook.integration == integration, AddressBook.export_paused != "").execute())
 
 
-def delete_data_field(integration: Integration, name: str,
-                      secrets: dict[str, str] | None = None) -> None:
-    """*Network.* Delete a data field in Dotmailer; ``FieldInUse`` (with ``dependencies``) when
-    a campaign or another object still uses it (D4: a 409 is a failure)."""
-    from core.models.dotmailer import DataField
+# -- data fields and their mappings -----------------------------------------------------------------
 
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,19}$")  # Dotmailer: 20 characters at most
+
+
+def check_field_name(name: str) -> str | None:
+    """Dotmailer's rule for a new data field's name, in the admin's words (None: fine)."""
+    if not FIELD_NAME.match(name):
+        return ("A data field name has 1 to 20 letters, digits or underscores and starts with "
+                "a letter.")
+    if name.lower() == "email":
+        return "EMAIL is the contact's address itself, not a data field."
+    return None
+
+
+def data_fields(integration: Integration) -> list[DataField]:
+    """The account's data fields as last read (a sync's step 2 or ``refresh_data_fields``)."""
+    return list(DataField.select().where(DataField.integration == integration)
+                .order_by(pw.fn.LOWER(DataField.name)))
+
+
+def data_field(integration: Integration, name: str) -> DataField | None:
+    """A data field by name, whatever its case."""
+    return DataField.get_or_none(DataField.integration == integration,
+                                 pw.fn.LOWER(DataField.name) == name.strip().lower())
+
+
+def refresh_data_fields(integration: Integration, secrets: dict[str, str] | None = None,
+                        client: DotmailerClient | None = None) -> list[DataField]:
+    """*Network.* Read the account's data fields (E22) now, as the sync's step 2 does."""
+    from connectors.dotmailer.sync import store_data_fields
+
+    client = client or client_for(integration, secrets)
+    store_data_fields(integration, client.data_fields())
+    return data_fields(integration)
+
+
+def create_data_field(integration: Integration, name: str, type_: str = "String",
+                      visibility: str = "Private", default: Any = None,
+                      secrets: dict[str, str] | None = None,
+                      client: DotmailerClient | None = None) -> DataField:
+    """*Network.* Create a data field in Dotmailer (one made there since the last read is taken
+    as it is), then read the fields again so that its name is kept as the account spells it.
+
+    Raises ``MappingRefused`` for a name or type Dotmailer would refuse, a ``ConnectorError``
+    when Dotmailer refuses or cannot be reached."""
+    from connectors.dotmailer.client import FieldExists
+
+    name = name.strip()
+    refusal = check_field_name(name)
+    if refusal:
+        raise MappingRefused(refusal)
+    if type_ not in DATAFIELD_TYPES:
+        raise MappingRefused(f"{type_} is not a Dotmailer data field type.")
+    client = client or client_for(integration, secrets)
+    try:
+        client.create_data_field(name, type_, visibility, default)
+    except FieldExists:
+        pass  # made in Dotmailer since the last read: map the one that is there
+    refresh_data_fields(integration, client=client)
+    found = data_field(integration, name)
+    if found is None:  # the account did not list it (yet): keep it as asked
+        found = DataField.create(integration=integration, name=name, type=type_,
+                                 visibility=visibility,
+                                 default_value=None if default is None else str(default))
+    return found
+
+
+def delete_data_field(integration: Integration, name: str,
+                      secrets: dict[str, str] | None = None) -> int:
+    """*Network.* Delete a data field in Dotmailer, then the mappings that send it (how many);
+    ``FieldInUse`` (with ``dependencies``) when a campaign or another object still uses it
+    (D4: a 409 is a failure), and then nothing changes here."""
     client_for(integration, secrets).delete_data_field(name)
-    DataField.delete().where(DataField.integration == integration,
-                             pw.fn.LOWER(DataField.name) == name.lower()).execute()
+    with database_proxy.atomic():
+        DataField.delete().where(DataField.integration == integration,
+                                 pw.fn.LOWER(DataField.name) == name.lower()).execute()
+        return int(DataFieldMapping.delete().where(
+            DataFieldMapping.integration == integration,
+            pw.fn.LOWER(DataFieldMapping.datafield) == name.lower()).execute())
+
+
+def mappings(integration: Integration, entity: str | None = None) -> list[DataFieldMapping]:
+    """Which store field goes to which data field, by kind then priority. FIRSTNAME, LASTNAME
+    and FULLNAME are mapped the first time (as the sync's step 2 does)."""
+    from connectors.dotmailer.sync import ensure_default_mappings
+
+    ensure_default_mappings(integration)
+    query = DataFieldMapping.select().where(DataFieldMapping.integration == integration)
+    if entity is not None:
+        query = query.where(DataFieldMapping.entity == entity)
+    return list(query.order_by(DataFieldMapping.entity, DataFieldMapping.priority,
+                               DataFieldMapping.id))
+
+
+def add_mapping(integration: Integration, entity: str, entity_field: str, datafield: str,
+                create: bool = False, type_: str = "String", default: Any = None,
+                secrets: dict[str, str] | None = None) -> DataFieldMapping:
+    """Send ``entity_field`` of contacts or leads (``entity``) to ``datafield`` from the next
+    export, after the kind's other mappings. With ``create`` the data field is created in
+    Dotmailer first (*network*).
+
+    Raises ``MappingRefused`` when the data field is already mapped for that kind or its name or
+    type would be refused (nothing is created then), a ``ConnectorError`` from Dotmailer."""
+    name = datafield.strip()
+    if not name or not entity_field:
+        raise MappingRefused("Choose a field and a data field.")
+    mappings(integration)  # the defaults first, so that they keep their places
+    clash = DataFieldMapping.get_or_none(
+        DataFieldMapping.integration == integration, DataFieldMapping.entity == entity,
+        pw.fn.LOWER(DataFieldMapping.datafield) == name.lower())
+    if clash is not None:
+        raise MappingRefused(f"{name} is already mapped from {clash.entity_field} for "
+                             f"{entity}s; remove that mapping first.")
+    if create:
+        name = create_data_field(integration, name, type_, default=default,
+                                 secrets=secrets).name
+    else:
+        known = data_field(integration, name)
+        name = known.name if known is not None else name
+    last = (DataFieldMapping.select(pw.fn.MAX(DataFieldMapping.priority))
+            .where(DataFieldMapping.integration == integration,
+                   DataFieldMapping.entity == entity).scalar())
+    return DataFieldMapping.create(integration=integration, entity=entity,
+                                   entity_field=entity_field, datafield=name,
+                                   priority=(last if last is not None else -1) + 1)
+
+
+def remove_mapping(integration: Integration, mapping_id: int) -> bool:
+    """Stop sending a field (the data field stays in Dotmailer); False if it was not there."""
+    return bool(DataFieldMapping.delete().where(DataFieldMapping.integration == integration,
+                                                DataFieldMapping.id == mapping_id).execute())
 
 
 # -- email campaigns -----------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ UNKNOWN_AFTER = timedelta(hours=2)
 MAX_IMPORT_FAILURES = 3
 
 MARK_DATAFIELDS = "dotmailer:datafields"
+MARK_BOOKS = "dotmailer:books"  # when the address books were last read (sync or refresh)
 MARK_SUPPRESSED = "dotmailer:suppressed"
 MARK_ACTIVITY = "dotmailer:activity"
 JOURNAL_KIND = "dotmailer"
@@ -302,33 +303,39 @@ def sync_data_fields(ctx: SyncContext, force: bool = False) -> None:
         ctx.cache.get("dotmailer.force_datafields"))
     if due:
         state = run_state(ctx)
-        remote = state.client.data_fields()
-        seen: dict[str, dict[str, Any]] = {}
-        for item in remote:
-            name = as_text(item.get("name")).strip()
-            if name:
-                seen[name.lower()] = item
-        existing = {f.name.lower(): f for f in DataField.select().where(
-            DataField.integration == integration)}
-        now = utcnow()
-        with database_proxy.atomic():
-            for key, item in seen.items():
-                row = existing.get(key) or DataField(integration=integration)
-                row.name = as_text(item.get("name")).strip()
-                row.type = enum_value(item.get("type")) or "String"
-                row.visibility = enum_value(item.get("visibility")) or "Private"
-                default = item.get("defaultvalue")
-                row.default_value = None if default is None else as_text(default)
-                row.seen_at = now
-                row.save()
-            gone = [f.id for k, f in existing.items() if k not in seen]
-            if gone:
-                DataField.delete().where(DataField.id.in_(gone)).execute()
-        save_mark(integration, MARK_DATAFIELDS, now)
+        count = store_data_fields(integration, state.client.data_fields())
         state.datafields_read = True
         state.columns.clear()
-        ctx.count("datafields", len(seen))
+        ctx.count("datafields", count)
     ensure_default_mappings(integration)
+
+
+def store_data_fields(integration: Integration, remote: list[dict[str, Any]]) -> int:
+    """Upsert what E22 returned (as the account spells each name), drop the fields it no longer
+    lists and move the daily watermark; how many fields the account has."""
+    seen: dict[str, dict[str, Any]] = {}
+    for item in remote:
+        name = as_text(item.get("name")).strip()
+        if name:
+            seen[name.lower()] = item
+    existing = {f.name.lower(): f for f in DataField.select().where(
+        DataField.integration == integration)}
+    now = utcnow()
+    with database_proxy.atomic():
+        for key, item in seen.items():
+            row = existing.get(key) or DataField(integration=integration)
+            row.name = as_text(item.get("name")).strip()
+            row.type = enum_value(item.get("type")) or "String"
+            row.visibility = enum_value(item.get("visibility")) or "Private"
+            default = item.get("defaultvalue")
+            row.default_value = None if default is None else as_text(default)
+            row.seen_at = now
+            row.save()
+        gone = [f.id for k, f in existing.items() if k not in seen]
+        if gone:
+            DataField.delete().where(DataField.id.in_(gone)).execute()
+        save_mark(integration, MARK_DATAFIELDS, now)
+    return len(seen)
 
 
 def ensure_default_mappings(integration: Integration) -> None:
@@ -413,6 +420,7 @@ def store_books(integration: Integration, seen: dict[int, dict[str, Any]]) -> li
                 gone.append(book)
             else:
                 book.delete_instance()
+        save_mark(integration, MARK_BOOKS, now)
     return gone
 
 

@@ -153,9 +153,9 @@ def get_mapping(args: argparse.Namespace, profile: Profile) -> int:
 
 
 def push_command(args: argparse.Namespace, profile: Profile) -> int:
-    from connectors.ines.connector import list_contacts, push
-    from core.integrations import read_secrets
+    from connectors.ines.connector import list_contacts, not_started_message, push
     from core.models.store import Contact, MarketingList, email_key
+    from core.secrets import NoKeyringError
     from core.sync.lock import AlreadyRunning
 
     integration, status = _pick(args.integration)
@@ -177,9 +177,9 @@ def push_command(args: argparse.Namespace, profile: Profile) -> int:
         ids = list_contacts(mlist)
         activity = f"List {mlist.name}"
     try:
-        summary = push(integration, ids, read_secrets(integration), activity=activity)
-    except AlreadyRunning as exc:
-        print(f"listbridge: {exc.admin_message}", file=sys.stderr)
+        summary = push(integration, ids, activity=activity)
+    except (AlreadyRunning, NoKeyringError) as exc:  # each contact's history says so too
+        print(f"listbridge: {not_started_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     for outcome in summary.outcomes:
         print(f"{outcome.email or outcome.contact_id}: {outcome.status}: {outcome.message}")

@@ -22,6 +22,7 @@ from connectors.base import (
 )
 from connectors.ines import queue
 from connectors.ines.catalogue import (
+    LOOKUPS,
     InesConfig,
     InesField,
     cached_config,
@@ -32,24 +33,21 @@ from connectors.ines.catalogue import (
     store_config,
 )
 from connectors.ines.client import DEFAULT_API_URL, InesApi, make_client
-from connectors.ines.fullsync import (
-    DEFAULT_LEADS_PER_RUN,
-    RunCounts,
-    RunStopped,
-    run_full_sync,
-)
+from connectors.ines.fullsync import RunCounts, RunStopped, run_full_sync
 from connectors.ines.mapping import (
     FULL_SYNC,
     PUSH_LEAD,
     MappingSettings,
     ensure_local_fields,
     full_sync_mode,
+    leads_per_run,
     local_field_options,
     settings_changed,
 )
 from connectors.ines.sync import FieldCheck, PushSummary, ineligible_reason, push_contacts
+from core.logs import redact
 from core.models.store import Contact, ListMember, MarketingList
-from core.models.sync import Integration
+from core.models.sync import HistoryEvent, Integration
 from core.store import FieldInfo
 
 log = logging.getLogger("listbridge.ines")
@@ -108,6 +106,10 @@ class InesConnector(BaseConnector):
         finally:
             api.close()
 
+    def configuration_problems(self, integration: Integration) -> list[str]:
+        """Why nothing syncs (fail closed, §3.4), for the Integrations grid; [] when set up."""
+        return configuration_problems(integration)
+
     def steps(self, integration: Integration) -> list[SyncStep]:
         return [SyncStep(STEP_NAME, STEP_LABEL, run=self._run_step, direction="export")]
 
@@ -121,8 +123,7 @@ class InesConnector(BaseConnector):
         integration = ctx.integration
         if not full_sync_mode(integration):
             return  # nothing to do, and nothing to say every few minutes
-        limit = self.leads_per_run or int(integration.setting("leads_per_run")
-                                          or DEFAULT_LEADS_PER_RUN)
+        limit = self.leads_per_run or leads_per_run(integration)
         api = ctx.client if isinstance(ctx.client, InesApi) else None
         if api is None:
             api = make_client(ctx.settings, ctx.secrets)
@@ -184,7 +185,7 @@ def load_configuration(integration: Integration, secrets: dict[str, str],
     """GetSyncInfo and the lookups: from the cache, else from INES (then cached). ``refresh``
     reads INES again and also creates or fixes the special local fields (§3.1)."""
     config = None if refresh else cached_config(integration)
-    if config is None or not config.lookups:
+    if config is None or any(name not in config.lookups for name in LOOKUPS):
         api = make_client(integration.settings, secrets)
         try:
             config = fetch_config(api)
@@ -235,16 +236,32 @@ def why_not_synced(integration: Integration, contact: Contact) -> str | None:
 
 # -- "Push to INES" (§3.12) --------------------------------------------------------------------------------
 
-def push(integration: Integration, contacts: Iterable[Contact | int], secrets: dict[str, str],
-         activity: str = "", wait_timeout: float = PUSH_LOCK_WAIT_S) -> PushSummary:
+def push(integration: Integration, contacts: Iterable[Contact | int],
+         secrets: dict[str, str] | None = None, activity: str = "",
+         wait_timeout: float = PUSH_LOCK_WAIT_S) -> PushSummary:
     """Push contacts now, under the integration's lock (a run in progress is waited for).
 
-    Never raises for a contact's failure: each outcome is in the summary, on the contact's
-    history and in the journal. Raises ``core.sync.lock.AlreadyRunning`` if the lock stays taken.
+    ``secrets`` None: read from the keyring. Never raises for a contact's failure: each outcome
+    is in the summary, on the contact's history and in the journal. When the push cannot start
+    at all (no keyring: ``core.secrets.NoKeyringError``; the lock still taken after
+    ``wait_timeout``: ``core.sync.lock.AlreadyRunning``; anything else) every contact gets a
+    history line saying nothing was sent (D5), then the error is raised;
+    ``not_started_message`` words it.
     """
+    from core.integrations import read_secrets
     from core.sync.lock import acquire
 
-    lease = acquire(integration, wait=True, timeout=wait_timeout)
+    items = list(contacts)
+    try:
+        if secrets is None:
+            secrets = read_secrets(integration)
+        lease = acquire(integration, wait=True, timeout=wait_timeout)
+    except Exception as exc:  # nothing was sent: say so on every contact (D5), then raise
+        try:
+            record_not_sent(integration, items, not_started_message(exc))
+        except Exception:  # the database itself failing: the caller still hears the cause
+            log.exception("[%s] the push could not be recorded as not sent", integration.name)
+        raise
     lease.keep_alive()
     try:
         try:
@@ -253,13 +270,47 @@ def push(integration: Integration, contacts: Iterable[Contact | int], secrets: d
         except ConnectorError as exc:
             api, setup_error = None, exc
         try:
-            return push_contacts(integration, api, contacts, activity=activity,
+            return push_contacts(integration, api, items, activity=activity,
                                  setup_error=setup_error)
         finally:
             if api is not None:
                 api.close()
     finally:
         lease.release()
+
+
+def not_started_message(exc: BaseException) -> str:
+    """Why a push sent nothing at all, in the admin's words."""
+    from core.secrets import NoKeyringError
+    from core.sync.lock import AlreadyRunning, describe_holder
+
+    if isinstance(exc, NoKeyringError):
+        return str(exc)
+    if isinstance(exc, AlreadyRunning):
+        who = f" {describe_holder(exc.holder)}" if exc.holder else ""
+        return (f"The INES integration is busy with another sync or push{who}; nothing was "
+                "sent. Try again in a moment.")
+    admin = getattr(exc, "admin_message", "")
+    return redact(admin or f"Unexpected error ({type(exc).__name__}); see the log.")
+
+
+def record_not_sent(integration: Integration, contacts: Iterable[Contact | int],
+                    message: str) -> int:
+    """A "not sent" line on the history of each contact of a push that could not start; returns
+    how many were written (contacts deleted meanwhile are skipped)."""
+    ids = sorted({c.id if isinstance(c, Contact) else int(c) for c in contacts})
+    text = redact(f"Push to INES: not sent. {message}")
+    written = 0
+    for start in range(0, len(ids), 500):
+        found: Any = (Contact.select(Contact.id, Contact.email)
+                      .where(Contact.id.in_(ids[start:start + 500])).tuples())
+        rows = [{"integration": integration.id, "entity": "contact", "record_id": contact_id,
+                 "email": email or "", "level": "error", "kind": "ines_failed", "message": text}
+                for contact_id, email in found]
+        if rows:
+            HistoryEvent.insert_many(rows).execute()
+            written += len(rows)
+    return written
 
 
 def list_contacts(mlist: MarketingList) -> list[int]:
@@ -270,8 +321,8 @@ def list_contacts(mlist: MarketingList) -> list[int]:
     return [int(row.__data__["contact"]) for row in query]
 
 
-def push_list(integration: Integration, mlist: MarketingList, secrets: dict[str, str]
-              ) -> PushSummary:
+def push_list(integration: Integration, mlist: MarketingList,
+              secrets: dict[str, str] | None = None) -> PushSummary:
     return push(integration, list_contacts(mlist), secrets, activity=f"List {mlist.name}")
 
 

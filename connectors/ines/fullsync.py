@@ -5,7 +5,7 @@ initial sync, and the record-change listener that fills the queue.
 ``run_sync``, for the lock and the run record): the first N PENDING UPDATE rows, the first N
 PENDING DELETE rows, then the initial sync when no update is pending. ``on_record_change``
 (subscribed to ``core.changes``) queues edits and deletions in full-sync mode and resets the refs
-when the primary company changes, in every mode.
+when the primary company changes or is deleted, in every mode.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import peewee as pw
 
 from connectors.base import ConfigurationError, ConnectorError, ItemError, TransientError
 from connectors.ines import queue
+from connectors.ines.catalogue import COMPANY_PREFIX
 from connectors.ines.client import InesApi, is_run_wide
-from connectors.ines.mapping import MappingSettings, full_sync_mode
+from connectors.ines.mapping import DEFAULT_LEADS_PER_RUN, MappingSettings, full_sync_mode
 from connectors.ines.sync import (
     CONTACT_ATTRS,
     CREATED,
@@ -44,11 +45,10 @@ from core.db import database_proxy
 from core.models.ines import DELETE, UPDATE, InesSyncLog
 from core.models.store import Company, Contact
 from core.models.sync import HistoryEvent, Integration, SyncRun
-from core.store import parse_custom, set_custom_values
+from core.store import format_custom, parse_custom, set_custom_values
 
 log = logging.getLogger("listbridge.ines.fullsync")
 
-DEFAULT_LEADS_PER_RUN = 10
 DEFAULT_INITIAL_BATCH = 100
 TYPE_NAME = "ines"
 
@@ -372,20 +372,26 @@ listener_cache = _ListenerCache()
 
 
 def on_record_change(change: RecordChange) -> None:
-    """The ``core.changes`` listener: every INES integration hears every contact change."""
-    if change.entity != "contact":
+    """The ``core.changes`` listener: every INES integration hears every contact change, and
+    company deletions (its contacts lost their primary company, §3.11)."""
+    if change.entity == "contact":
+        handle = _on_change
+    elif change.entity == "company" and change.action == "deleted":
+        handle = _on_company_deleted
+    else:
         return
     try:
         listening = listener_cache.items()
     except Exception:  # no database yet, or its tables: nothing can be queued anyway
-        log.debug("INES listener skipped for contact %s", change.record_id, exc_info=True)
+        log.debug("INES listener skipped for %s %s", change.entity, change.record_id,
+                  exc_info=True)
         return
     for state in listening:
         try:
-            _on_change(state, change)
+            handle(state, change)
         except Exception:  # the admin's edit is saved; the log keeps why it was not queued
-            log.exception("[%s] queueing contact %s for INES failed", state.integration.name,
-                          change.record_id)
+            log.exception("[%s] INES handling of %s %s failed", state.integration.name,
+                          change.entity, change.record_id)
 
 
 def _on_change(state: _Listening, change: RecordChange) -> None:
@@ -431,6 +437,90 @@ def _reset_refs(integration: Integration, mapping: MappingSettings, fields: Fiel
                         email=view.email, level="info", kind="ines_refs_reset",
                         message="INES sync: the primary company changed, so the INES references "
                                 "were reset; a new INES client and contact will be created.")
+
+
+NO_COMPANY = "The contact has no company (a primary company with a name is needed)."
+
+
+def _on_company_deleted(state: _Listening, change: RecordChange) -> None:
+    """A company was deleted: its contacts are unlinked (the foreign key sets their company to
+    NULL, without a contact notification), so their refs go to 0 at once in every mode, like
+    any change of primary company (§3.11); in full-sync mode their PENDING UPDATE rows go too,
+    since a contact without a company is not synchronised (§3.4).
+
+    ``change.before["contact_ids"]`` (the contacts that had the company, captured before the
+    deletion) names them when ``core.store.delete_record`` provides it; otherwise the contacts
+    without a company that still hold a ref are taken: such refs point at an INES client for a
+    company they no longer have, and any later company would reset them anyway.
+    """
+    integration, mapping, fields = state.integration, state.mapping, state.fields
+    keys = [key for key in (mapping.contact_ref, mapping.client_ref)
+            if key and key not in CONTACT_ATTRS and not key.startswith(COMPANY_PREFIX)
+            and fields.exists(key)]
+    given = change.before.get("contact_ids")
+    if given is not None:
+        candidates = sorted({int(i) for i in given if i})
+    elif keys:
+        candidates = _companyless_with_refs(keys)
+    else:
+        candidates = []
+    if not candidates:
+        return
+    rows: Any = (Contact.select(Contact.id, Contact.email)
+                 .where(Contact.id.in_(candidates), Contact.company.is_null()).tuples())
+    emails: dict[int, str | None] = dict(rows)
+    candidates = [cid for cid in candidates if cid in emails]  # gone, or linked again meanwhile
+    refs = _custom_by_contact(candidates, keys) if keys else {}
+    with_refs = [cid for cid in candidates
+                 if any(ref_value(refs.get(cid, {}).get(key)) for key in keys)]
+    with database_proxy.atomic():
+        _zero_refs(keys, with_refs)
+        events = [{"integration": integration.id, "entity": "contact", "record_id": cid,
+                   "email": emails[cid] or "", "level": "info", "kind": "ines_refs_reset",
+                   "message": "INES sync: the primary company was deleted, so the INES "
+                              "references were reset; a new INES client and contact will be "
+                              "created once the contact has a company again."}
+                  for cid in with_refs]
+        if state.full:
+            for cid in candidates:
+                if queue.drop_pending_updates(integration, cid):
+                    events.append({"integration": integration.id, "entity": "contact",
+                                   "record_id": cid, "email": emails[cid] or "",
+                                   "level": "info", "kind": "ines_unqueued",
+                                   "message": f"INES sync: removed from the queue. {NO_COMPANY}"})
+        for start in range(0, len(events), 500):
+            HistoryEvent.insert_many(events[start:start + 500]).execute()
+
+
+def _companyless_with_refs(keys: list[str]) -> list[int]:
+    """Contacts without a company holding a non-blank, non-zero value in a ref field."""
+    from core.models.store import CustomField, CustomValue
+
+    query: Any = (CustomValue.select(CustomValue.record_id)
+                  .join(CustomField)
+                  .switch(CustomValue)
+                  .join(Contact, on=(CustomValue.record_id == Contact.id))
+                  .where(CustomField.entity == "contact", CustomField.key.in_(keys),
+                         Contact.company.is_null(), CustomValue.value.is_null(False),
+                         CustomValue.value != "", CustomValue.value != "0")
+                  .distinct())
+    return sorted(int(record_id) for (record_id,) in query.tuples())
+
+
+def _zero_refs(keys: list[str], contact_ids: list[int]) -> None:
+    """Both refs to 0 for these contacts, in bulk, without notifying listeners."""
+    from core.models.store import CustomField, CustomValue
+
+    if not keys or not contact_ids:
+        return
+    for ref_field in CustomField.select().where(CustomField.entity == "contact",
+                                                CustomField.key.in_(keys)):
+        zero = format_custom(ref_field.kind, 0)
+        for start in range(0, len(contact_ids), 500):
+            chunk = contact_ids[start:start + 500]
+            (CustomValue.update(value=zero)
+             .where(CustomValue.field == ref_field, CustomValue.record_id.in_(chunk))
+             .execute())
 
 
 def _queue_deletion(integration: Integration, mapping: MappingSettings, fields: FieldCheck,

@@ -9,6 +9,11 @@ Kept in the integration's settings (``Integration.settings``), next to the form'
 - ``not_ecrasable_fields``: mapping keys ticked non-overwritable (fixed fields are never
   overwritable and never listed).
 - ``push_lead``, ``full_sync``: the features (``full_sync`` implies ``push_lead``).
+- ``leads_per_run``: the most queued contacts one scheduled run sends (positive, default 10).
+- ``npai_from_bounces``: the option of §3.9, ``NPai`` also set by hard bounces.
+
+Readers take an ``Integration`` or a plain settings dict (``Settings``): the settings dialog asks
+about choices it has not saved yet.
 """
 
 from __future__ import annotations
@@ -42,6 +47,16 @@ from core.store import STANDARD_FIELDS, FieldInfo, fields_for
 MAPPING = "mapping"
 NOT_ECRASABLE = "not_ecrasable_fields"
 PUSH_LEAD, FULL_SYNC = "push_lead", "full_sync"
+LEADS_PER_RUN = "leads_per_run"
+DEFAULT_LEADS_PER_RUN = 10
+NPAI_FROM_BOUNCES = "npai_from_bounces"
+
+# An integration, or its settings as a plain dict (saved or still being edited).
+Settings = Integration | dict[str, Any]
+
+
+def settings_of(source: Settings) -> dict[str, Any]:
+    return source if isinstance(source, dict) else source.settings
 
 
 def default_mapping() -> dict[str, str]:
@@ -60,8 +75,11 @@ class MappingSettings:
     not_ecrasable: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, integration: Integration | dict[str, Any]) -> MappingSettings:
-        settings = integration if isinstance(integration, dict) else integration.settings
+    def of(cls, source: Settings) -> MappingSettings:
+        """The mapping of a saved integration, or of a settings dict (``{"mapping": …,
+        "not_ecrasable_fields": …}``, e.g. the dialog's unsaved choices); a dict without
+        ``mapping`` gets the default mapping, like an integration that never saved one."""
+        settings = settings_of(source)
         saved = settings.get(MAPPING)
         mapping = dict(default_mapping() if saved is None else saved)
         mapping[COMPANY_NAME_KEY] = "company"  # automatic (§3.2)
@@ -124,6 +142,42 @@ def set_features(integration: Integration, *, push_lead: bool | None = None,
         settings[FULL_SYNC] = bool(full_sync)
     if settings.get(FULL_SYNC):
         settings[PUSH_LEAD] = True
+    _write(integration, settings)
+
+
+def leads_per_run(source: Settings) -> int:
+    """The most queued contacts one scheduled run sends (§3.14); 10 unless set."""
+    value = settings_of(source).get(LEADS_PER_RUN)
+    try:
+        number = int(value) if value is not None and not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        number = 0
+    return number if number > 0 else DEFAULT_LEADS_PER_RUN
+
+
+def set_leads_per_run(integration: Integration, count: int) -> None:
+    """Save the run size; ``ValueError`` unless ``count`` is a positive integer (a bool, a
+    float or a string is refused, as ``--number-of-leads-to-process`` refuses them)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"The number of contacts per run must be a positive integer, not "
+                         f"{count!r}.")
+    settings = integration.settings
+    if settings.get(LEADS_PER_RUN) == count:
+        return
+    settings[LEADS_PER_RUN] = count
+    _write(integration, settings)
+
+
+def npai_from_bounces(source: Settings) -> bool:
+    """The §3.9 option: ``NPai`` is also set for contacts whose email hard-bounced."""
+    return bool(settings_of(source).get(NPAI_FROM_BOUNCES))
+
+
+def set_npai_from_bounces(integration: Integration, on: bool) -> None:
+    settings = integration.settings
+    if bool(settings.get(NPAI_FROM_BOUNCES)) == bool(on):
+        return
+    settings[NPAI_FROM_BOUNCES] = bool(on)
     _write(integration, settings)
 
 
@@ -221,11 +275,13 @@ def _suggestion(ines_field: InesField, config: InesConfig | None
 
 # -- getMapping (§3.3) -----------------------------------------------------------------------------
 
-def get_mapping_document(integration: Integration, config: InesConfig | None = None
-                         ) -> dict[str, Any]:
+def get_mapping_document(source: Settings, config: InesConfig | None = None) -> dict[str, Any]:
     """The document the plugin served at ``GET /api/ines/getMapping``: entries of five keys in
-    catalogue order, both refs first, then ``dontSyncFieldKey``."""
-    mapping = MappingSettings.of(integration)
+    catalogue order, both refs first, then ``dontSyncFieldKey``.
+
+    ``source`` is a saved integration or a settings dict (the dialog's unsaved mapping and
+    non-overwritable fields, as ``MappingSettings.of`` reads them)."""
+    mapping = MappingSettings.of(source)
     fields = catalogue(config)
     listed = {f.mapping_key for f in fields}
     # Mapped custom fields INES no longer lists (or not cached yet) still appear, at the end.
@@ -253,6 +309,7 @@ def get_mapping_document(integration: Integration, config: InesConfig | None = N
             "dontSyncFieldKey": stop if stop and local_field_exists(stop) else ""}
 
 
-def get_mapping_json(integration: Integration, config: InesConfig | None = None) -> str:
-    """``listbridge ines get-mapping`` and the tab's "Copy getMapping JSON"."""
-    return json.dumps(get_mapping_document(integration, config), indent=2, ensure_ascii=False)
+def get_mapping_json(source: Settings, config: InesConfig | None = None) -> str:
+    """``listbridge ines get-mapping`` and the tab's "Copy getMapping JSON" (``source``: an
+    integration or a settings dict, see ``get_mapping_document``)."""
+    return json.dumps(get_mapping_document(source, config), indent=2, ensure_ascii=False)

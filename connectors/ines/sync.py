@@ -19,7 +19,7 @@ from typing import Any
 
 import peewee as pw
 
-from connectors.base import ConfigurationError, ConnectorError, ItemError
+from connectors.base import ConfigurationError, ConnectorError, ItemError, TransientError
 from connectors.ines import queue
 from connectors.ines.catalogue import (
     CLIENT,
@@ -49,7 +49,12 @@ from connectors.ines.client import (
     is_run_wide,
     text_of,
 )
-from connectors.ines.mapping import MappingSettings, features, local_field_exists
+from connectors.ines.mapping import (
+    MappingSettings,
+    features,
+    local_field_exists,
+    npai_from_bounces,
+)
 from connectors.ines.values import (
     as_text,
     cf_differs,
@@ -64,7 +69,7 @@ from connectors.ines.values import (
 from core.clock import utcnow
 from core.db import database_proxy
 from core.logs import redact
-from core.models.store import Company, Contact
+from core.models.store import Company, Contact, email_key
 from core.models.sync import HistoryEvent, Integration, SyncRun
 from core.store import STANDARD_FIELDS, custom_values, parse_custom, set_custom_values
 
@@ -72,6 +77,10 @@ log = logging.getLogger("listbridge.ines.sync")
 
 CREATED, UPDATED, UNCHANGED, IGNORED, FAILED = "created", "updated", "unchanged", "ignored", "failed"
 DEFAULT_LEAD_PREFIX = "Lead ListBridge"
+
+# Dotmailer statuses that mean the mail came back (§3.9 option "NPai from bounces").
+BOUNCE_STATUSES = ("HardBounced",)
+TYPE_LOOKUPS = {CONTACT: "contact_types", CLIENT: "client_types"}
 
 CONTACT_ATTRS = {f.key for f in STANDARD_FIELDS["contact"]} - {"company"}
 COMPANY_ATTRS = {f.key for f in STANDARD_FIELDS["company"]}
@@ -207,6 +216,7 @@ class RunConfig:
     custom: dict[str, CustomFieldInfo]  # mapping key → definition
     lead_prefix: str = DEFAULT_LEAD_PREFIX
     birth_date_fallback: str = ""
+    first_types: dict[str, int] = field(default_factory=dict)  # concept → default Type (§3.2)
 
 
 def _client_defaults(now: datetime) -> InesObject:
@@ -239,6 +249,7 @@ class ContactSync:
         self._api = api
         self.run = run
         self.mapping = MappingSettings.of(integration)
+        self.npai_from_bounces = npai_from_bounces(integration)
         self.fields = FieldCheck()
         self._config = config
         self.before_create: Callable[[], None] | None = None  # the queue marks its row
@@ -372,11 +383,17 @@ class ContactSync:
             if ines_field.company_attr and not is_blank(view.company_value(ines_field.company_attr)):
                 client[ines_field.key] = as_text(view.company_value(ines_field.company_attr))
         client.update(self._mapped(view, CLIENT_CATALOGUE, base.warnings))
-        if not client.get("Type"):
-            client["Type"] = config.societe_type
+        if not client.get("Type"):  # SocieteType, else the first client type (§3.2, §3.6)
+            client["Type"] = config.societe_type if config.societe_type > 0 else (
+                self.first_type(CLIENT))
         contact = _contact_defaults(now)
         contact["PrimaryMailAddress"] = view.email  # required; a mapping may replace it
-        contact.update(self._mapped(view, CONTACT_CATALOGUE, base.warnings))
+        mapped = self._mapped(view, CONTACT_CATALOGUE, base.warnings)
+        contact.update(mapped)
+        if "Type" not in mapped:
+            contact["Type"] = self.first_type(CONTACT)  # the first contact type (§3.2)
+        if self._bounced(view):
+            contact["NPai"] = 1
         contact.update(AutomationRef=view.contact.id, Scoring=int(view.contact.points or 0),
                        Desabo=self._desabo(view))
         if "DateOfBirth" not in contact and config.birth_date_fallback:
@@ -426,6 +443,47 @@ class ContactSync:
     def _desabo(self, view: LocalContact) -> int:
         return 1 if view.contact.do_not_contact else 0
 
+    def _bounced(self, view: LocalContact) -> bool:
+        """The §3.9 option is on and a Dotmailer integration saw this email hard-bounce."""
+        if not self.npai_from_bounces:
+            return False
+        from core.models.dotmailer import DotmailerContact
+
+        key = view.contact.email_key or email_key(view.contact.email)
+        return bool(key) and DotmailerContact.select().where(
+            DotmailerContact.email_key == key,
+            DotmailerContact.status.in_(BOUNCE_STATUSES)).exists()
+
+    def first_type(self, concept: str) -> int:
+        """The first entry of ``GetTypeContactList`` / ``GetTypeClientList`` (sorted by order,
+        then description), the default of an unmapped Type (§3.2); 0 when INES lists none.
+
+        Read from the cached configuration, else from INES once (then cached for later runs).
+        A fault gives 0 for the rest of the run; a transient error fails this contact's sync.
+        """
+        config = self.config
+        if concept not in config.first_types:
+            lookup = TYPE_LOOKUPS[concept]
+            cached = cached_config(self.integration)
+            items = cached.lookups.get(lookup) if cached is not None else None
+            if items is None:
+                try:
+                    read = (self.api.contact_types() if concept == CONTACT
+                            else self.api.client_types())
+                except TransientError:
+                    raise
+                except ConnectorError as exc:
+                    log.warning("[%s] %s could not be read, Type 0 is sent: %s",
+                                self.integration.name, lookup, exc)
+                    read = []
+                else:
+                    cached = cached_config(self.integration) or InesConfig()
+                    cached.lookups[lookup] = [(item.key, item.label) for item in read]
+                    store_config(self.integration, cached)
+                items = [(item.key, item.label) for item in read]
+            config.first_types[concept] = int(items[0][0]) if items else 0
+        return config.first_types[concept]
+
     # -- update (§3.7) --
 
     def _update(self, view: LocalContact, contact_ref: int, client_ref: int, explicit: bool,
@@ -458,6 +516,9 @@ class ContactSync:
         desabo = self._desabo(view)
         if desabo != (ines_flag(ines_contact.get("Desabo")) or 0):
             contact_changes["Desabo"] = desabo
+        if ("NPai" not in contact_changes and ines_empty("flag", ines_contact.get("NPai"))
+                and self._bounced(view)):
+            contact_changes["NPai"] = 1  # fixed: written only while empty in INES (§3.9)
         if contact_changes:
             payload = _overlay(CONTACT_FIELDS, ines_contact, contact_changes)
             payload.update(IsNew=False, ModificationDate=wire_now(), InternalRef=contact_ref,

@@ -27,9 +27,12 @@ EXPORT_NEW = "new"  # the contact has no remote id yet
 EXPORT_ADD = "add"  # the contact exists remotely but is not in this book
 EXPORT_UPDATE = "update"  # mapped values changed since the last export
 EXPORT_DONE = "exported"  # in the book with the values last sent
-EXPORT_REJECTED = "rejected"  # refused (Data Watchdog, invalid): never re-sent automatically
+EXPORT_REJECTED = "rejected"  # refused (invalid entry, failed 3 times): never re-sent automatically
+EXPORT_WATCHDOG = "watchdog"  # in an import the Data Watchdog refused: never re-sent automatically
 EXPORT_QUEUED = "queued"  # failed alone: the engine's queue retries it (3 attempts), not the export
-EXPORT_STATES = (EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE, EXPORT_DONE, EXPORT_REJECTED, EXPORT_QUEUED)
+EXPORT_STATES = (EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE, EXPORT_DONE, EXPORT_REJECTED,
+                 EXPORT_WATCHDOG, EXPORT_QUEUED)
+REFUSED_STATES = (EXPORT_REJECTED, EXPORT_WATCHDOG)  # what the admin's "Retry rejected" sends again
 
 IMPORT_PENDING = "NotFinished"
 IMPORT_SENDING = "Sending"  # ours: written before the file is sent; left over only by a crash

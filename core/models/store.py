@@ -93,6 +93,8 @@ class Contact(TimestampedModel, PersonMixin, AddressMixin):
     company = pw.ForeignKeyField(Company, null=True, on_delete="SET NULL", backref="contacts")
     owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     birth_date = pw.DateField(null=True)
+    company_id: int | None  # the keys' values, as peewee adds them (see ``core.db.BaseModel``)
+    owner_id: int | None
 
     def __str__(self) -> str:
         return self.full_name or (self.email or "")
@@ -108,7 +110,8 @@ class Lead(TimestampedModel, PersonMixin, AddressMixin):
         return self.full_name or (self.email or "")
 
 
-MODEL_FOR_KIND: dict[str, type[TimestampedModel]] = {
+StoreModel = type[Contact] | type[Lead] | type[Company]
+MODEL_FOR_KIND: dict[str, StoreModel] = {
     "contact": Contact,
     "lead": Lead,
     "company": Company,
@@ -144,6 +147,7 @@ class CustomValue(BaseModel):
     """One record's value of one custom field, kept as text and read back by the field's kind."""
 
     field = pw.ForeignKeyField(CustomField, on_delete="CASCADE", backref="values")
+    field_id: int
     record_id = pw.IntegerField(index=True)
     value = pw.TextField(null=True)
 
@@ -190,6 +194,10 @@ class ListMember(BaseModel):
     lead = pw.ForeignKeyField(Lead, null=True, on_delete="CASCADE")
     company = pw.ForeignKeyField(Company, null=True, on_delete="CASCADE")
     state = pw.CharField(max_length=16, default="subscribed", index=True)
+    mlist_id: int
+    contact_id: int | None
+    lead_id: int | None
+    company_id: int | None
     added_at = pw.DateTimeField(default=utcnow)
     state_changed_at = pw.DateTimeField(default=utcnow, index=True)
     unsubscribed_at = pw.DateTimeField(null=True)
@@ -279,6 +287,10 @@ class ChecklistEntry(BaseModel):
     contact = pw.ForeignKeyField(Contact, null=True, on_delete="CASCADE", backref="checklist")
     lead = pw.ForeignKeyField(Lead, null=True, on_delete="CASCADE", backref="checklist")
     company = pw.ForeignKeyField(Company, null=True, on_delete="CASCADE", backref="checklist")
+    newsletter_type_id: int
+    contact_id: int | None
+    lead_id: int | None
+    company_id: int | None
     state = pw.IntegerField(default=0)
     modified_by = pw.CharField(default="", max_length=150)
     modified_on = pw.DateTimeField(default=utcnow)

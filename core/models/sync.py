@@ -53,6 +53,7 @@ RUN_STATUSES = ("running", "succeeded", "partial", "retrying", "failed", "cancel
 
 class SyncRun(BaseModel):
     integration = pw.ForeignKeyField(Integration, on_delete="CASCADE", backref="runs")
+    integration_id: int  # the key's value, as peewee adds it (see ``core.db.BaseModel``)
     trigger = pw.CharField(max_length=16)
     started_at = pw.DateTimeField(default=utcnow, index=True)
     ended_at = pw.DateTimeField(null=True)
@@ -85,6 +86,7 @@ class QueueItem(TimestampedModel):
     """One record-level operation for one integration, retried until done or failed."""
 
     integration = pw.ForeignKeyField(Integration, on_delete="CASCADE", backref="queue")
+    integration_id: int  # the key's value, as peewee adds it (see ``core.db.BaseModel``)
     entity = pw.CharField(max_length=16, default="contact")
     record_id = pw.IntegerField(null=True, index=True)  # no foreign key: kept after a delete
     remote_ref = pw.CharField(null=True, max_length=255)
@@ -109,6 +111,8 @@ class HistoryEvent(BaseModel):
 
     integration = pw.ForeignKeyField(Integration, null=True, on_delete="SET NULL")
     run = pw.ForeignKeyField(SyncRun, null=True, on_delete="SET NULL")
+    integration_id: int | None  # the keys' values, as peewee adds them
+    run_id: int | None
     entity = pw.CharField(max_length=16, default="contact")
     record_id = pw.IntegerField(null=True, index=True)
     email = pw.CharField(default="", max_length=320, index=True)

@@ -111,7 +111,8 @@ class SyncContext:
                              email=error.email, label=label, remote_ref=remote_ref,
                              payload=payload, source="sync",
                              max_attempts=getattr(self.connector, "max_attempts", None))
-        queue.record_failure(item, error.admin_message, now=utcnow())
+        queue.record_failure(item, error.admin_message, now=utcnow(),
+                             policy=self.cache.get("queue.policy", queue.DEFAULT_POLICY))
         self.count("queued")
         self.journal(error.admin_message, level="warning", entity=entity,
                      record_id=error.record_id, email=error.email, kind="queued")

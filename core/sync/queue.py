@@ -66,6 +66,17 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
+def humanize_action(action: str) -> str:
+    """``dotmailer_export`` reads "Dotmailer export"."""
+    return action.replace("_", " ").strip().capitalize()
+
+
+def action_label(connector: Any, action: str) -> str:
+    """The action in the admin's words: the connector's ``action_label``, else made readable."""
+    label = getattr(connector, "action_label", None)
+    return str(label(action)) if callable(label) else humanize_action(action)
+
+
 # -- writing rows ------------------------------------------------------------------------------------
 
 def enqueue(integration: Integration, action: str, *, entity: str = "contact",
@@ -233,7 +244,7 @@ def send_queue(ctx: SyncContext) -> None:
             message = getattr(outcome, "message", "") if outcome is not None else ""
             finish(item, state, message, getattr(outcome, "remote_ref", None))
             ctx.count("sent" if state == DONE else "skipped")
-            _history(ctx, item, "info", message or f"{item.action}: "
+            _history(ctx, item, "info", message or f"{action_label(connector, item.action)}: "
                      f"{'sent' if state == DONE else 'nothing to send'}",
                      "sent" if state == DONE else "skipped")
         ctx.progress(position, len(items))

@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,8 +41,8 @@ from core.sync.lock import LEASE_SECONDS, AlreadyRunning, Lease, acquire
 
 log = logging.getLogger("listbridge.sync")
 
-__all__ = ["AlreadyRunning", "EngineOptions", "RunResult", "StepResult", "run_sync",
-           "summarize"]
+__all__ = ["AlreadyRunning", "EngineOptions", "RunResult", "StepResult", "describe_counts",
+           "run_sync", "step_label", "summarize"]
 
 SUCCEEDED, PARTIAL, FAILED, RETRYING, CANCELLED, INTERRUPTED = (
     "succeeded", "partial", "failed", "retrying", "cancelled", "interrupted")
@@ -264,7 +264,8 @@ class _Run:
     def _finish(self) -> RunResult:
         ended = utcnow()
         if self.status in (SUCCEEDED, PARTIAL):
-            self.message = summarize(self.ctx.counts) or "Nothing to do."
+            labels = {step.name: step.label for step in self.steps}
+            self.message = summarize(self.ctx.counts, labels) or "Nothing to do."
             if self.ctx.warnings:
                 self.message += " " + " ".join(self.ctx.warnings[:3])
         SyncRun.update(status=self.status, ended_at=ended,
@@ -303,18 +304,46 @@ class _QueueStep:
         queue.send_queue(ctx)
 
 
-_COUNT_WORDS = {"sent": "sent", "skipped": "skipped", "failed": "failed",
-                "retrying": "to retry", "queued": "queued"}
+# Count names as the steps write them (``ctx.count``) and as the admin reads them; a name not
+# listed reads with its underscores as spaces.
+_COUNT_WORDS = {"retrying": "to retry", "contacts_read": "contacts read",
+                "datafields": "data fields", "books_unlinked": "books unlinked",
+                "reconciled_books": "books reconciled", "removed_remotely": "removed remotely",
+                "to_new": "new", "of_updates": "updates due", "of_deletes": "deletions due"}
 
 
-def summarize(counts: dict[str, dict[str, int]]) -> str:
-    """``contacts: 3 created, 2 updated; queue: 5 sent`` (zero counts left out)."""
+def count_words(key: str) -> str:
+    """``contacts_read`` reads "contacts read"."""
+    return _COUNT_WORDS.get(key, key.replace("_", " "))
+
+
+def describe_counts(numbers: dict[str, int]) -> str:
+    """``3 created, 2 sent`` (zero counts left out; "" when nothing was counted)."""
+    return ", ".join(f"{n} {count_words(key)}" for key, n in numbers.items() if n)
+
+
+def step_label(name: str, labels: Mapping[str, str] | None = None) -> str:
+    """The step's label when known, else its name made readable (``export_prepare``: "Export
+    prepare")."""
+    if labels and labels.get(name):
+        return labels[name]
+    if name == queue.QUEUE_STEP:
+        return queue.QUEUE_STEP_LABEL
+    return name.replace("_", " ").capitalize()
+
+
+def summarize(counts: dict[str, dict[str, int]], labels: Mapping[str, str] | None = None) -> str:
+    """``Address books: 3 books; Exporting contacts: 292 sent.`` (zero counts left out).
+
+    ``counts`` is keyed by step name (as stored in ``SyncRun.counts_json``); ``labels`` gives the
+    steps' labels (``SyncStep.label``), the admin's words, in the order the steps run.
+    """
+    order = {name: position for position, name in enumerate(labels or {})}
     parts = []
-    for step, numbers in counts.items():
-        shown = [f"{n} {_COUNT_WORDS.get(key, key.replace('_', ' '))}"
-                 for key, n in numbers.items() if n]
+    for step in sorted(counts, key=lambda name: order.get(name, len(order))):
+        shown = describe_counts(counts[step])
         if shown:
-            parts.append(f"{step}: {', '.join(shown)}")
+            parts.append(f"{step_label(step, labels)}: {shown}")
     return "; ".join(parts) + ("." if parts else "")
 
 

@@ -28,11 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.clock import utcnow
 from core.models.store import (
     CHECKLIST_STATES,
     MODEL_FOR_KIND,
-    ChecklistEntry,
     Contact,
     NewsletterType,
     User,
@@ -41,10 +39,13 @@ from core.store import (
     DuplicateEmail,
     FieldInfo,
     InvalidEmail,
+    Record,
+    checklist,
     custom_values,
     default_owner,
     fields_for,
     save_record,
+    set_checklist,
 )
 from gui.dialogs.picker import RecordField
 from gui.widgets import DateField, ErrorLabel, combo_select_data, mark_invalid
@@ -291,10 +292,9 @@ class RecordDialog(QDialog):
         for key, value in custom_values(self.entity, record.id).items():
             if key in self.custom_editors:
                 self._set(self.custom_editors[key][1], value)
-        column = getattr(ChecklistEntry, self.entity)
-        for entry in ChecklistEntry.select().where(column == record.id):
-            if entry.newsletter_type_id in self.checklist_editors:
-                combo_select_data(self.checklist_editors[entry.newsletter_type_id], entry.state)
+        for type_id, state in checklist(record).items():
+            if type_id in self.checklist_editors:
+                combo_select_data(self.checklist_editors[type_id], state)
 
     @staticmethod
     def _set(editor: QWidget, value: Any) -> None:
@@ -362,7 +362,7 @@ class RecordDialog(QDialog):
         except (ValueError, KeyError) as exc:
             self._refuse(str(exc).strip("'\""), "name" if self.entity == "company" else None)
             return
-        self._save_checklist(record.id)
+        self._save_checklist(record)
         self.record_id = record.id
         self.saved.emit(record.id)
         super().accept()
@@ -375,21 +375,9 @@ class RecordDialog(QDialog):
             self.tabs.setCurrentIndex(0)
             editor.setFocus()
 
-    def _save_checklist(self, record_id: int) -> None:
+    def _save_checklist(self, record: Record) -> None:
         if not self.checklist_editors:
             return
-        column = getattr(ChecklistEntry, self.entity)
-        existing = {e.newsletter_type_id: e for e in
-                    ChecklistEntry.select().where(column == record_id)}
         who = (default_owner() or User(username="")).username
-        for type_id, combo in self.checklist_editors.items():
-            state = int(combo.currentData())
-            entry = existing.get(type_id)
-            if entry is None and state == 0:
-                continue
-            if entry is None:
-                ChecklistEntry.create(newsletter_type=type_id, state=state, modified_by=who,
-                                      **{self.entity: record_id})
-            elif entry.state != state:
-                entry.state, entry.modified_by, entry.modified_on = state, who, utcnow()
-                entry.save()
+        set_checklist(record, {type_id: int(combo.currentData())
+                               for type_id, combo in self.checklist_editors.items()}, who)

@@ -9,7 +9,6 @@ admin can act on comes back as an ``Outcome`` with the service's own sentence; o
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,17 +18,12 @@ import peewee as pw
 from connectors.base import ConnectorError
 from connectors.dotmailer import service
 from core import secrets as keyring_secrets
-from core.clock import utcnow
 from core.db import database_proxy
 from core.models.dotmailer import (
-    DATAFIELD_TYPES,
     DEFAULT_MAPPINGS,
-    EXPORT_REJECTED,
     AddressBook,
-    BookMember,
     CampaignSummary,
     ContactActivity,
-    DataField,
     DataFieldMapping,
     EmailCampaign,
     EmailCampaignBook,
@@ -40,9 +34,7 @@ from core.store import fields_for
 
 log = logging.getLogger("listbridge.gui.dotmailer")
 
-WATCHDOG_MARK = "Watchdog"  # in BookMember.last_error when the Data Watchdog refused the row
 ACTIVITY_LIMIT = 2000  # activity rows shown per campaign (the most opens first)
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,19}$")  # Dotmailer: 20 characters at most
 KIND_TO_TYPE = {"text": "String", "choice": "String", "number": "Numeric", "date": "Date",
                 "boolean": "Boolean"}
 PERSON_KINDS = ("contact", "lead")  # the kinds of list that connect to Dotmailer
@@ -116,16 +108,13 @@ def list_state(list_id: int) -> ListState:
     connection = service.list_connection(mlist)
     state = None
     if connection is not None:
-        watchdog = (BookMember.select()
-                    .where(BookMember.book == connection.book,
-                           BookMember.export_status == EXPORT_REJECTED,
-                           BookMember.last_error.contains(WATCHDOG_MARK)).count())
         integration = connection.integration
         state = ConnectionState(
             integration.id, integration.name, connection.book_id, connection.book.name,
             connection.connected_at, connection.last_sync_at, connection.last_status or "",
             connection.exported, max(0, connection.waiting), connection.sending,
-            connection.rejected, watchdog, connection.queued, connection.export_paused or "")
+            connection.rejected, connection.watchdog_rejected, connection.queued,
+            connection.export_paused or "")
     return ListState(mlist.id, mlist.name, mlist.has_email, integration_choices(), state)
 
 
@@ -248,26 +237,18 @@ def local_fields(entity: str) -> tuple[LocalField, ...]:
     return tuple(out)
 
 
-def ensure_default_mappings(integration: Integration) -> None:
-    from connectors.dotmailer.sync import ensure_default_mappings as ensure
-
-    ensure(integration)
-
-
 def load_data_fields(integration_id: int, message: str = "") -> DataFieldsData:
     integration = Integration.get_by_id(integration_id)
-    ensure_default_mappings(integration)
     fields = {entity: local_fields(entity) for entity in PERSON_KINDS}
     labels = {(entity, f.key): f"{f.label} (custom)" if f.custom else f.label
               for entity, group in fields.items() for f in group}
-    remote = list(DataField.select().where(DataField.integration == integration)
-                  .order_by(pw.fn.LOWER(DataField.name)))
+    mapped = service.mappings(integration)  # the default mappings the first time
+    remote = service.data_fields(integration)
     remote_names = {f.name.lower() for f in remote}
     defaults = set(DEFAULT_MAPPINGS)
     mappings = []
     mapped_from: dict[str, list[str]] = {}
-    for m in (DataFieldMapping.select().where(DataFieldMapping.integration == integration)
-              .order_by(DataFieldMapping.entity, DataFieldMapping.priority, DataFieldMapping.id)):
+    for m in mapped:
         label = labels.get((m.entity, m.entity_field), m.entity_field)
         mappings.append(MappingRow(m.id, m.entity, m.entity_field, label, m.datafield,
                                    m.datafield.lower() in remote_names,
@@ -280,38 +261,11 @@ def load_data_fields(integration_id: int, message: str = "") -> DataFieldsData:
                           bool(remote), message)
 
 
-def _store_remote_fields(integration: Integration, remote: list[dict[str, Any]]) -> None:
-    """Upsert what E22 returned and drop the fields it no longer lists (as the sync's step 2)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for item in remote:
-        lowered = {str(k).lower(): v for k, v in item.items()}
-        name = str(lowered.get("name") or "").strip()
-        if name:
-            seen[name.lower()] = lowered
-    existing = {f.name.lower(): f for f in DataField.select().where(
-        DataField.integration == integration)}
-    now = utcnow()
-    with database_proxy.atomic():
-        for key, item in seen.items():
-            row = existing.get(key) or DataField(integration=integration)
-            row.name = str(item.get("name")).strip()
-            row.type = str(item.get("type") or "String")
-            row.visibility = str(item.get("visibility") or "Private")
-            default = item.get("defaultvalue")
-            row.default_value = None if default is None else str(default)
-            row.seen_at = now
-            row.save()
-        gone = [f.id for k, f in existing.items() if k not in seen]
-        if gone:
-            DataField.delete().where(DataField.id.in_(gone)).execute()
-
-
 def refresh_data_fields(integration_id: int) -> DataFieldsData:
     """*Network.* Read the account's data fields (E22) now, then everything the dialog shows."""
     integration = Integration.get_by_id(integration_id)
     try:
-        client = service.client_for(integration)
-        _store_remote_fields(integration, client.data_fields())
+        service.refresh_data_fields(integration)
     except (ConnectorError, keyring_secrets.NoKeyringError) as exc:
         return load_data_fields(integration_id, _problem(exc))
     return load_data_fields(integration_id)
@@ -328,59 +282,29 @@ class NewMapping:
     default_value: str | None = None
 
 
-def check_field_name(name: str) -> str | None:
-    """Dotmailer's rule for a new data field's name, in the admin's words."""
-    if not FIELD_NAME.match(name):
-        return ("A data field name has 1 to 20 letters, digits or underscores and starts with "
-                "a letter.")
-    if name.lower() == "email":
-        return "EMAIL is the contact's address itself, not a data field."
-    return None
+check_field_name = service.check_field_name  # the panel checks a new name as it is typed
 
 
 def add_mapping(new: NewMapping) -> Outcome:
     """Map a store field to a data field, creating the data field in Dotmailer when asked
     (*network*). The mapping's priority is after the kind's others."""
-    from connectors.dotmailer.client import FieldExists
-
     integration = Integration.get_by_id(new.integration_id)
-    name = new.datafield.strip()
-    if new.create:
-        refusal = check_field_name(name)
-        if refusal:
-            return Outcome(False, refusal)
-        if new.type not in DATAFIELD_TYPES:
-            return Outcome(False, f"{new.type} is not a Dotmailer data field type.")
-    clash = DataFieldMapping.get_or_none(
-        DataFieldMapping.integration == integration, DataFieldMapping.entity == new.entity,
-        pw.fn.LOWER(DataFieldMapping.datafield) == name.lower())
-    if clash is not None:
-        return Outcome(False, f"{name} is already mapped from {clash.entity_field} for "
-                              f"{new.entity}s; remove that mapping first.")
-    if new.create:
-        try:
-            client = service.client_for(integration)
-            try:
-                client.create_data_field(name, new.type, "Private", new.default_value)
-            except FieldExists:
-                pass  # made in Dotmailer since the last read: map the one that is there
-            _store_remote_fields(integration, client.data_fields())  # as the account spells it
-        except (ConnectorError, keyring_secrets.NoKeyringError) as exc:
-            return Outcome(False, _problem(exc))
-        spelled = DataField.get_or_none(DataField.integration == integration,
-                                        pw.fn.LOWER(DataField.name) == name.lower())
-        name = spelled.name if spelled is not None else name
-    last = (DataFieldMapping.select(pw.fn.MAX(DataFieldMapping.priority))
-            .where(DataFieldMapping.integration == integration,
-                   DataFieldMapping.entity == new.entity).scalar())
-    mapping = DataFieldMapping.create(integration=integration, entity=new.entity,
-                                      entity_field=new.entity_field, datafield=name,
-                                      priority=(last if last is not None else -1) + 1)
-    return Outcome(True, name, mapping.id)
+    try:
+        mapping = service.add_mapping(integration, new.entity, new.entity_field, new.datafield,
+                                      create=new.create, type_=new.type,
+                                      default=new.default_value)
+    except service.MappingRefused as exc:
+        return Outcome(False, str(exc))
+    except (ConnectorError, keyring_secrets.NoKeyringError) as exc:
+        return Outcome(False, _problem(exc))
+    return Outcome(True, mapping.datafield, mapping.id)
 
 
 def remove_mapping(mapping_id: int) -> int:
-    return int(DataFieldMapping.delete().where(DataFieldMapping.id == mapping_id).execute())
+    mapping = DataFieldMapping.get_or_none(DataFieldMapping.id == mapping_id)
+    if mapping is None:
+        return 0
+    return int(service.remove_mapping(mapping.integration, mapping_id))
 
 
 @dataclass(frozen=True)
@@ -404,15 +328,12 @@ def delete_data_field(integration_id: int, name: str) -> Deletion:
 
     integration = Integration.get_by_id(integration_id)
     try:
-        service.delete_data_field(integration, name)
+        service.delete_data_field(integration, name)  # and the mappings that send it
     except FieldInUse as exc:
         deps = tuple(_dependency_text(d) for d in getattr(exc, "dependencies", []) or [])
         return Deletion(False, exc.admin_message, deps)
     except (ConnectorError, keyring_secrets.NoKeyringError) as exc:
         return Deletion(False, _problem(exc))
-    DataFieldMapping.delete().where(DataFieldMapping.integration == integration,
-                                    pw.fn.LOWER(DataFieldMapping.datafield) == name.lower()
-                                    ).execute()
     return Deletion(True, name)
 
 

@@ -1,9 +1,10 @@
 """"Push to INES" on contacts and on marketing lists of contacts (ines.md §3.12).
 
 ``push_now`` runs on a worker thread through ``connectors.ines.connector.push`` / ``push_list``
-(the integration's lock, the create or update, the journal row and the contact's history). When
-the push cannot even start (no keyring, the integration busy past the wait), each contact still
-gets a history line: no push fails silently (D5). ``PushResultDialog`` shows the outcome of one
+(the keyring, the integration's lock, the create or update, the journal row and the contact's
+history). When the push cannot even start (no keyring, the integration busy past the wait), the
+connector still writes a history line on each contact, and the report says why: no push fails
+silently (D5). ``PushResultDialog`` shows the outcome of one
 contact, or the summary of several, with the reason of every ignored or failed one.
 """
 
@@ -23,11 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from connectors.ines.mapping import PUSH_LEAD, features
-from core import secrets as keyring_secrets
-from core.integrations import read_secrets
-from core.logs import redact
 from core.models.store import Contact, MarketingList
-from core.models.sync import HistoryEvent, Integration
+from core.models.sync import Integration
 from gui.history_dialog import HistoryDialog
 from gui.rowmodel import (
     ERROR_COLOUR,
@@ -95,47 +93,24 @@ class PushReport:
 def push_now(integration_id: int, contact_ids: list[int], list_id: int | None = None
              ) -> PushReport:
     """Push the contacts (or the list's contacts) to one INES integration now."""
-    from connectors.ines.connector import list_contacts, push, push_list
+    from connectors.ines.connector import list_contacts, not_started_message, push, push_list
 
     integration = Integration.get_by_id(integration_id)
     mlist = MarketingList.get_by_id(list_id) if list_id is not None else None
     try:
-        secrets = read_secrets(integration)
         if mlist is not None:
-            summary = push_list(integration, mlist, secrets)
+            summary = push_list(integration, mlist)
         else:
-            summary = push(integration, contact_ids, secrets)
-    except Exception as exc:  # nothing was sent: say so on every contact (D5)
-        message = _start_failure(exc)
+            summary = push(integration, contact_ids)
+    except Exception as exc:  # nothing was sent; the connector said so on each contact (D5)
+        message = not_started_message(exc)
         ids = list_contacts(mlist) if mlist is not None else contact_ids
-        _record_not_sent(integration, ids, message)
         return PushReport(integration.name, mlist.name if mlist else "",
                           [PushLine(c.id, c.email or "", "", FAILED, message)
                            for c in Contact.select().where(Contact.id.in_(ids))], message)
     lines = [PushLine(o.contact_id, o.email, o.company, o.status, o.message, o.contact_ref,
                       o.client_ref, tuple(o.warnings)) for o in summary.outcomes]
     return PushReport(integration.name, mlist.name if mlist else "", lines)
-
-
-def _start_failure(exc: BaseException) -> str:
-    from core.sync.lock import AlreadyRunning
-
-    if isinstance(exc, keyring_secrets.NoKeyringError):
-        return str(exc)
-    if isinstance(exc, AlreadyRunning):
-        return ("The INES integration is busy with another sync or push; nothing was sent. "
-                "Try again in a moment.")
-    admin = getattr(exc, "admin_message", "")
-    return redact(admin or f"Unexpected error ({type(exc).__name__}); see the log.")
-
-
-def _record_not_sent(integration: Integration, contact_ids: list[int], message: str) -> None:
-    rows = [{"integration": integration.id, "entity": "contact", "record_id": c.id,
-             "email": c.email or "", "level": "error", "kind": "ines_failed",
-             "message": f"Push to INES: not sent. {message}"}
-            for c in Contact.select(Contact.id, Contact.email).where(Contact.id.in_(contact_ids))]
-    for start in range(0, len(rows), 500):
-        HistoryEvent.insert_many(rows[start:start + 500]).execute()
 
 
 # -- the outcome ---------------------------------------------------------------------------------------

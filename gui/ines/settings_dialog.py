@@ -49,15 +49,13 @@ from connectors.ines.catalogue import (
     catalogue,
 )
 from connectors.ines.client import DEFAULT_API_URL
-from connectors.ines.mapping import MappingSettings
+from connectors.ines.mapping import DEFAULT_LEADS_PER_RUN, MappingSettings, leads_per_run
 from core import secrets as keyring_secrets
 from core.integrations import public_settings, secret_names
 from core.models.sync import Integration
 from gui.ines.mapping_tab import MappingPanel
 from gui.ines.work import (
     CREDENTIALS,
-    DEFAULT_LEADS_PER_RUN,
-    LEADS_PER_RUN,
     NETWORK,
     TLS,
     UNEXPECTED,
@@ -474,6 +472,14 @@ class InesSettingsDialog(QDialog):
         schedule_row.addWidget(QLabel(self.tr("per run")))
         schedule_row.addStretch(1)
         layout.addLayout(schedule_row)
+        self.npai_check = QCheckBox(self.tr("Mark hard-bounced contacts “mail returned” (NPai)"))
+        self.npai_check.setObjectName("option_npai_from_bounces")
+        layout.addSpacing(6)
+        layout.addWidget(self.npai_check)
+        layout.addWidget(self._help("npaiHelp", self.tr(
+            "A contact whose email hard-bounced in a Dotmailer integration is sent with NPai "
+            "set, as the 2017 rewrite of the plugin did; “Desabo” stays for unsubscribes and "
+            "“Do not contact”. NPai is only written while it is empty in INES.")))
 
         journal_row = QHBoxLayout()
         self.journal_button = QPushButton(self.tr("View journal"))
@@ -515,7 +521,7 @@ class InesSettingsDialog(QDialog):
         label = QLabel(text)
         label.setObjectName(name)
         label.setWordWrap(True)
-        if name in ("pushHelp", "fullSyncHelp"):
+        if name in ("pushHelp", "fullSyncHelp", "npaiHelp"):
             label.setContentsMargins(24, 0, 0, 0)
         return label
 
@@ -618,7 +624,8 @@ class InesSettingsDialog(QDialog):
         self.push_check.setChecked(state.push_lead)
         self.full_check.setChecked(state.full_sync)
         self.schedule_spin.setValue(integration.schedule_minutes or 0)
-        self.per_run_spin.setValue(int(settings.get(LEADS_PER_RUN) or DEFAULT_LEADS_PER_RUN))
+        self.per_run_spin.setValue(leads_per_run(settings))
+        self.npai_check.setChecked(state.npai_from_bounces)
 
     def _update_blocked(self) -> None:
         self._update_setup()
@@ -761,7 +768,8 @@ class InesSettingsDialog(QDialog):
             self.integration.id if self.integration else None, name, self.form_values(),
             self.published.isChecked(), self.schedule_spin.value() or None,
             self.push_check.isChecked(), self.full_check.isChecked(), mapping,
-            self.not_ecrasable(), self.config, self.per_run_spin.value())
+            self.not_ecrasable(), self.config, self.per_run_spin.value(),
+            self.npai_check.isChecked())
         self._set_saving(True)
         start_job(save_settings, request, on_done=self._save_done, on_failed=self._save_failed)
 

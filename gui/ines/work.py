@@ -13,6 +13,7 @@ from typing import Any
 from connectors.base import (
     ConfigurationError,
     ConnectorError,
+    TlsError,
     TransientError,
 )
 from connectors.ines.catalogue import (
@@ -31,6 +32,7 @@ from connectors.ines.catalogue import (
 )
 from connectors.ines.client import LoginRefused, make_client
 from connectors.ines.mapping import (
+    DEFAULT_LEADS_PER_RUN,
     FULL_SYNC,
     MAPPING,
     NOT_ECRASABLE,
@@ -41,9 +43,12 @@ from connectors.ines.mapping import (
     get_mapping_json,
     local_field_exists,
     local_field_options,
+    npai_from_bounces,
     save_mapping,
     set_features,
+    set_leads_per_run,
     set_not_ecrasable,
+    set_npai_from_bounces,
 )
 from core import secrets as keyring_secrets
 from core.integrations import (
@@ -77,9 +82,6 @@ SUGGESTED_CONTACT_FIELDS = {
     "contact_DateOfBirth": "birth_date",
 }
 
-LEADS_PER_RUN = "leads_per_run"  # the setting the scheduled run reads (connectors.ines)
-DEFAULT_LEADS_PER_RUN = 10
-
 # The rows the mapping tab shows apart, with the button that creates their local fields.
 SPECIAL_KEYS = (CONTACT_REF_KEY, CLIENT_REF_KEY, STOP_SYNC_KEY)
 
@@ -101,10 +103,9 @@ def failure_kind(error: BaseException) -> str:
     """Which of the four kinds the admin is told a failed connection was."""
     if isinstance(error, LoginRefused):
         return CREDENTIALS
+    if isinstance(error, TlsError):  # certificate, or plain http off this computer
+        return TLS
     if isinstance(error, ConfigurationError):
-        text = f"{error} {getattr(error, 'admin_message', '')}".lower()
-        if any(word in text for word in ("certificate", "tls", "ssl", "plain http")):
-            return TLS
         return CREDENTIALS
     if isinstance(error, TransientError):
         return NETWORK
@@ -227,8 +228,7 @@ def create_local_fields(settings: dict[str, Any], config: InesConfig | None) -> 
 def mapping_json(mapping: dict[str, str], not_ecrasable: list[str],
                  config: InesConfig | None) -> str:
     """The getMapping document (``listbridge ines get-mapping``) for the dialog's values."""
-    return get_mapping_json({MAPPING: mapping, NOT_ECRASABLE: list(not_ecrasable)},  # type: ignore[arg-type]
-                            config)
+    return get_mapping_json({MAPPING: mapping, NOT_ECRASABLE: list(not_ecrasable)}, config)
 
 
 def sync_problems(mapping: dict[str, str]) -> list[str]:
@@ -258,6 +258,7 @@ class SaveRequest:
     not_ecrasable: list[str] | None
     config: InesConfig | None
     leads_per_run: int = DEFAULT_LEADS_PER_RUN
+    npai_from_bounces: bool | None = None  # None: keep what is saved (§3.9 option)
 
 
 @dataclass(frozen=True)
@@ -296,19 +297,13 @@ def save_settings(request: SaveRequest) -> SaveOutcome:
     set_features(integration, push_lead=request.push_lead, full_sync=request.full_sync)
     if request.not_ecrasable is not None:
         set_not_ecrasable(Integration.get_by_id(integration.id), request.not_ecrasable)
-    _set_leads_per_run(Integration.get_by_id(integration.id), request.leads_per_run)
+    if request.npai_from_bounces is not None:
+        set_npai_from_bounces(Integration.get_by_id(integration.id), request.npai_from_bounces)
+    try:  # not a field of the connector's form (core would refuse it there): saved beside it
+        set_leads_per_run(Integration.get_by_id(integration.id), request.leads_per_run)
+    except ValueError as exc:
+        return SaveOutcome(integration.id, message=str(exc))
     return SaveOutcome(integration.id)
-
-
-def _set_leads_per_run(integration: Integration, count: int) -> None:
-    """Not a field of the connector's form (core would refuse it there): written beside it."""
-    settings = integration.settings
-    if settings.get(LEADS_PER_RUN) == count:
-        return
-    settings[LEADS_PER_RUN] = max(1, int(count))
-    integration.settings = settings
-    Integration.update(settings_json=integration.settings_json).where(
-        Integration.id == integration.id).execute()
 
 
 # -- what the dialog reads when it opens ---------------------------------------------------------------
@@ -323,6 +318,7 @@ class SavedState:
     not_ecrasable: frozenset[str]
     mapping: dict[str, str]
     problems: list[str]
+    npai_from_bounces: bool = False
 
 
 def saved_state(integration: Integration) -> SavedState:
@@ -332,4 +328,5 @@ def saved_state(integration: Integration) -> SavedState:
     ticked = features(integration)
     mapping = MappingSettings.of(integration)
     return SavedState(settings, ticked[PUSH_LEAD], ticked[FULL_SYNC], mapping.not_ecrasable,
-                      dict(mapping.fields), configuration_problems(integration))
+                      dict(mapping.fields), configuration_problems(integration),
+                      npai_from_bounces(integration))

@@ -43,8 +43,12 @@ def _remove(list_id: int, record_ids: list[int]) -> int:
     return remove_list_members(MarketingList.get_by_id(list_id), record_ids)
 
 
-def _export_members(path: str, list_id: int, states: tuple[str, ...]) -> int:
-    return export_list_members(path, MarketingList.get_by_id(list_id), states=states)
+def _export_members(path: str, source: MemberSource, search: str = "") -> int:
+    """Every field and the membership of the members shown: with a search, those it matches."""
+    shown = ({row["record_id"] for row in source.filtered(search).dicts()}
+             if search.strip() else None)
+    return export_list_members(path, MarketingList.get_by_id(source.list_id),
+                               states=source.states or MEMBER_STATES, record_ids=shown)
 
 
 def _delete_lists(ids: list[int]) -> int:
@@ -175,12 +179,10 @@ class MembersTable(TablePage):
 
     def export_job(self, path: str) -> tuple[Callable[..., int], tuple[Any, ...]]:
         """The members with every field and their membership (``core.exporter``); with a search
-        active, the rows the table shows instead (the exporter does not search)."""
-        if self.model.search.strip():
-            return super().export_job(path)
+        active, only the members it matches."""
         source = self.model.source
         assert isinstance(source, MemberSource)
-        return _export_members, (path, source.list_id, source.states or MEMBER_STATES)
+        return _export_members, (path, source, self.model.search)
 
 
 class MarketingListPage(QWidget):

@@ -170,6 +170,51 @@ def test_headless_commands(profile, memory_keyring, emulator, monkeypatch, capsy
     assert AddressBook.get(AddressBook.remote_id == book).mlist is None
 
 
+def test_address_books_are_imported_once_the_integration_is_saved_active(
+        profile, memory_keyring, emulator, monkeypatch, restore_logging):
+    """Oro: "After the integration has been created and its status has been set to Active, the
+    list of Address Books will be automatically imported". ``integration add`` runs no
+    scheduler (and this one is manual only): the books are read as it is saved, not at a first
+    sync; an inactive integration reads them when it is switched on."""
+    from connectors.base import REGISTRY
+    from connectors.cli import main
+    from core.integrations import update_integration
+    from core.models.sync import HistoryEvent, Integration, SyncRun
+
+    emulator.add_book("Newsletter")
+    emulator.add_book("Customers")
+
+    def add(name: str, *extra: str, password: str = DEFAULT_PASSWORD) -> Integration:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        assert main(["integration", "add", "--type", "dotmailer", "--name", name,
+                     "--option", f"username={DEFAULT_USER}", "--option",
+                     f"api_url={emulator.url}", *extra]) == 0
+        return Integration.get(Integration.name == name)
+
+    def books(integration: Integration) -> list[str]:
+        return [b.name for b in service.connectable_books(integration)]
+
+    active = add("DM", "--schedule", "0")
+    assert books(active) == ["Customers", "Newsletter"]  # no All Contacts, no Test
+    assert emulator.call_count("GET", "address-books") == 1
+    assert SyncRun.select().count() == 0  # read at the save, not by a sync
+    assert HistoryEvent.get(HistoryEvent.integration == active).message.startswith(
+        "2 address books imported from Dotmailer")
+
+    off = add("Off", "--inactive")
+    assert books(off) == [] and emulator.call_count("GET", "address-books") == 1
+    update_integration(off, REGISTRY["dotmailer"], active=True)  # its status set to Active
+    assert books(off) == ["Customers", "Newsletter"]
+    update_integration(off, REGISTRY["dotmailer"], name="On")  # read once: syncs keep them
+    assert emulator.call_count("GET", "address-books") == 2
+
+    refused = add("Refused", password="wrong-pass-9")  # saved all the same
+    assert books(refused) == []
+    warning = HistoryEvent.get(HistoryEvent.integration == refused)
+    assert warning.level == "warning" and "first sync imports them" in warning.message
+    assert "denied" in warning.message  # the service's own words
+
+
 @pytest.mark.parametrize("trigger, waits", [("scheduled", False), ("manual", True)])
 def test_a_manual_run_waits_for_its_import_a_scheduled_one_does_not(
         profile, memory_keyring, emulator, connector, sleeps, trigger, waits):

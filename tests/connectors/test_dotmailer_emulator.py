@@ -353,6 +353,81 @@ def test_shuffled_pages_with_an_insert_still_yield_every_id(
     assert reverse == sorted(reverse, reverse=True)
 
 
+def test_big_lists_are_ordered_once_and_follow_every_change(
+    emu: DotmailerEmulator, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of a big list costs the page: the emulator orders a book's contacts or a
+    campaign's activities once, and again only after they changed (a read of 1,000,000
+    activities in pages of 1,000 is linear, not quadratic)."""
+    book = emu.add_book("Big")
+    for index in range(30):
+        emu.add_contact(f"c{index:02d}@example.com", books=[book])
+    campaign = emu.add_campaign("Sent", "Sent", [book])
+    for index in range(25):
+        emu.add_activity(campaign, f"c{index:02d}@example.com", opens=1)
+    sorts = []
+    ordered = DotmailerEmulator._ordered
+
+    def counting(self: DotmailerEmulator, items: Any, key: Any) -> Any:
+        sorts.append(len(items))
+        return ordered(self, items, key)
+
+    monkeypatch.setattr(DotmailerEmulator, "_ordered", counting)
+
+    def read(path: str, **params: Any) -> list[dict[str, Any]]:
+        rows = []
+        for skip in range(0, 40, 10):
+            rows += api.get(path, params={"select": 10, "skip": skip, **params}).json()
+        return rows
+
+    activities = f"campaigns/{campaign}/activities"
+    assert [a["email"] for a in read(activities)] == [f"c{i:02d}@example.com" for i in range(25)]
+    assert sorts == [25]  # four pages, one ordering
+    emu.add_activity(campaign, "c00@example.com", opens=7)  # changed: ordered again
+    emu.add_activity(campaign, "c29@example.com", opens=1)  # and one more
+    rows = read(activities)
+    assert (len(rows), rows[0]["numOpens"], rows[-1]["email"]) == (26, 7, "c29@example.com")
+    assert sorts == [25, 26]
+    since = read(f"{activities}/since-date/2024-01-01")
+    assert len(since) == 26 and sorts == [25, 26, 26]
+
+    contacts = read(f"address-books/{book}/contacts")
+    assert len(contacts) == 30 and sorts[3:] == [30]
+    emu.unsubscribe_from_book(book, "c05@example.com")
+    emu.remove_from_book(book, "c06@example.com")
+    emails = [c["email"] for c in read(f"address-books/{book}/contacts")]
+    assert len(emails) == 28 and "c05@example.com" not in emails and sorts[3:] == [30, 28]
+    modified = f"address-books/{book}/contacts/modified-since/2024-01-01"
+    assert len(read(modified)) == 28
+    emu.update_contact("c07@example.com", fields={"FIRSTNAME": "Changed"})
+    changed = {c["email"]: c for c in read(modified, withFullData="true")}["c07@example.com"]
+    assert {"key": "FIRSTNAME", "value": "Changed"} in changed["dataFields"]
+    assert sorts[3:] == [30, 28, 28, 28]
+
+
+def test_contacts_are_found_by_email_after_renames_imports_and_restores(
+    emu: DotmailerEmulator, api: Api
+) -> None:
+    book = emu.add_book("Renames")
+    alex = emu.add_contact("alex@example.com", books=[book])
+    emu.add_contact("sam@example.com")
+    emu.update_contact(alex, email="Alex.New@Example.com")
+    assert api.get("contacts/alex.new@example.com").json()["id"] == alex
+    assert api.get("contacts/alex@example.com").status_code == 404
+    with pytest.raises(ValueError, match="exists"):
+        emu.update_contact(alex, email="sam@example.com")  # emails stay unique
+    start_import(api, book, "Email\nALEX.NEW@example.com\nnew@example.com\n")
+    assert emu.finish_imports() == 1
+    assert api.get("contacts/new@example.com").json()["id"] > alex
+    assert len(emu.snapshot()["contacts"]) == 3  # the import updated alex, did not add
+    snapshot = emu.snapshot()
+    emu.reset()
+    assert api.get("contacts/new@example.com").status_code == 404
+    emu.restore(snapshot)
+    assert api.get("contacts/alex.new@example.com").json()["id"] == alex
+    assert len(api.get(f"address-books/{book}/contacts").json()) == 2
+
+
 # -- 8: path dates -----------------------------------------------------------------------------
 
 

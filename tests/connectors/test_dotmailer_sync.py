@@ -21,6 +21,7 @@ from core.lists import remove_members, set_member_state
 from core.models.dotmailer import (
     EXPORT_QUEUED,
     EXPORT_REJECTED,
+    EXPORT_WATCHDOG,
     AddressBook,
     BookMember,
     CampaignSummary,
@@ -232,6 +233,9 @@ def test_d6_faults_are_applied_by_reason(linked, connector, emulator):
     rows = {m.contact.email_key: m for m in BookMember.select(BookMember, DotmailerContact)
             .join(DotmailerContact)}
     assert rows[email(10)].export_status == EXPORT_REJECTED
+    connection = service.list_connection(mlist)
+    assert connection is not None
+    assert (connection.rejected, connection.watchdog_rejected) == (1, 0)  # not the Watchdog's
     assert rows[email(11)].export_status == EXPORT_QUEUED
     assert rows[email(12)].remote_status == "Martian Reason"  # recorded as given
     item = QueueItem.get(QueueItem.email == email(11))
@@ -331,6 +335,37 @@ def test_d8_never_more_than_max_active_imports(profile, memory_keyring, emulator
     assert "max_active_imports" in errors
 
 
+def test_exporting_contacts_reports_progress(profile, memory_keyring, emulator, sleeps):
+    """The longest step says how far it is (not only "busy"): contacts sent of those to send
+    after each batch and while it waits for a free import slot, then, while the run waits for
+    its imports, contacts imported of those sent."""
+    from core.sync.runner import run_sync
+    from tests.helpers.dotmailer import FAST
+
+    connector = DotmailerConnector(Tuning(sleep=sleeps, batch_rows=10))
+    book = emulator.add_book("Newsletter")
+    integration = new_integration(connector, emulator, max_active_imports=2)
+    mlist = new_list("Members", 45)
+    service.refresh_books(integration)
+    service.connect_list(mlist, integration, book)
+    seen = []
+    result = run_sync(integration, connector, on_progress=seen.append, options=FAST)
+    assert result.status == "succeeded", result.message
+    export = [p for p in seen if p.step == "export_contacts" and p.total is not None]
+    sending = [p for p in export if "importing" not in p.text]
+    importing = [p for p in export if "importing" in p.text]
+    assert {p.total for p in sending} == {45}
+    done = [p.done for p in sending]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == 45
+    assert {10, 20, 30, 40, 45} <= set(done)  # after each of the five batches
+    assert any("waiting for Dotmailer" in p.text for p in sending)  # two imports at most
+    assert importing and {p.total for p in importing} == {45}
+    assert importing == sorted(importing, key=lambda p: p.done)
+    assert (importing[-1].done, importing[-1].text) == (
+        45, "Dotmailer is importing the contacts sent: 5 of 5 imports finished")
+    assert len(book_emails(emulator, book)) == 45
+
+
 def test_d8_too_many_active_imports_requeues_the_rest(profile, memory_keyring, emulator, sleeps):
     emulator.set_config(max_active_imports_server=2)
     connector = DotmailerConnector(Tuning(sleep=sleeps, batch_rows=10))
@@ -388,10 +423,13 @@ def test_d12_watchdog_rejections_are_kept_and_not_resent(linked, connector, emul
     result = sync(integration, connector)
     assert result.status == "succeeded"
     assert book_emails(emulator, book) == set()
-    assert BookMember.select().where(BookMember.export_status == EXPORT_REJECTED).count() == 30
+    # An explicit status, not a message to match: the list's page counts them as such.
+    assert BookMember.select().where(BookMember.export_status == EXPORT_WATCHDOG).count() == 30
+    assert not BookMember.select().where(BookMember.export_status == EXPORT_REJECTED).exists()
     assert HistoryEvent.select().where(HistoryEvent.message.contains("Data Watchdog")).exists()
     connection = service.list_connection(mlist)
     assert connection is not None and connection.rejected == 30
+    assert connection.watchdog_rejected == 30
     emulator.advance(300)
     sync(integration, connector)
     assert emulator.call_count("POST", "*/contacts/import") == 1  # never re-sent by itself
@@ -445,6 +483,38 @@ def test_d14_only_existing_fields_are_sent(linked, connector, emulator):
     text = base64.b64decode(json.loads(entry["body"])["data"]).decode()
     assert text.startswith("Email,FIRSTNAME,LASTNAME,FULLNAME\r\nuser0@example.com,First0,")
     assert text.endswith("\r\n") and not text.startswith("\ufeff")
+
+
+def test_the_service_manages_data_fields_and_mappings(linked, connector, emulator):
+    """What the Data Fields dialog does, through the service (no client in the GUI)."""
+    integration, mlist, book = linked
+    defaults = [(m.entity_field, m.datafield) for m in service.mappings(integration, "contact")]
+    assert defaults == [("first_name", "FIRSTNAME"), ("last_name", "LASTNAME"),
+                        ("full_name", "FULLNAME")]
+    names = {f.name for f in service.refresh_data_fields(integration)}
+    assert {"FIRSTNAME", "LASTSUBSCRIBED"} <= names and "CITY" not in names
+    assert service.data_field(integration, "firstname").name == "FIRSTNAME"
+
+    city = service.add_mapping(integration, "contact", "city", "City", create=True)
+    assert city.datafield == "CITY"  # as the account spells it (E22 read again)
+    assert service.data_field(integration, "city").type == "String"
+    assert emulator.call_count("POST", "*/data-fields") == 1
+    with pytest.raises(service.MappingRefused, match="already mapped"):
+        service.add_mapping(integration, "contact", "phone", "city")
+    with pytest.raises(service.MappingRefused, match="20 letters"):
+        service.add_mapping(integration, "lead", "phone", "9LIVES", create=True)
+    with pytest.raises(service.MappingRefused, match="not a Dotmailer data field type"):
+        service.add_mapping(integration, "lead", "phone", "PHONE", create=True, type_="Text")
+    assert emulator.call_count("POST", "*/data-fields") == 1  # refusals send nothing
+    lead_city = service.add_mapping(integration, "lead", "city", "city")  # exists: no call
+    assert (lead_city.datafield, lead_city.priority) == ("CITY", 3)
+    assert emulator.call_count("POST", "*/data-fields") == 1
+
+    assert service.remove_mapping(integration, city.id)
+    assert not service.remove_mapping(integration, city.id)
+    assert service.delete_data_field(integration, "city") == 1  # the lead's mapping goes too
+    assert service.data_field(integration, "CITY") is None
+    assert not DataFieldMapping.select().where(DataFieldMapping.datafield == "CITY").exists()
 
 
 # -- D15: export changes no member state ------------------------------------------------------------

@@ -225,6 +225,25 @@ def test_push_command_for_a_contact(ines: Ines, profile: Any,
     assert len(ines.emulator.contacts()) == 1
 
 
+def test_push_command_without_a_keyring_exits_1_and_says_why(
+        ines: Ines, profile: Any, capsys: pytest.CaptureFixture[str], restore_logging: None,
+        monkeypatch: pytest.MonkeyPatch):
+    from core import secrets
+
+    contact = ines.contact("cli@example.fr")
+
+    def no_keyring(*_args: Any) -> str:
+        raise secrets.NoKeyringError("No secure system keyring is available.")
+
+    monkeypatch.setattr(secrets, "read", no_keyring)
+    code = listbridge(profile, "ines", "push", "--integration", "INES", "--contact",
+                      "cli@example.fr")
+    assert code == 1
+    assert "No secure system keyring" in capsys.readouterr().err
+    assert "not sent" in ines.history(contact)[-1].message
+    assert ines.emulator.contacts() == []
+
+
 def test_the_emulator_command_serves_the_services(tmp_path: Path):
     import requests
 

@@ -111,7 +111,9 @@ def test_create_sends_one_client_with_its_contact_then_one_lead(ines: Ines):
     contact = ines.contact(first_name="Paul", last_name="Durand", points=15)
     counts = ines.run()
     assert counts.lines() == ["1 updated of 1", "0 deleted of 0", "0 enqueued (initial sync)"]
-    assert ines.ops() == ["GetSyncInfo", "AddClientWithContacts", "AddLead"]
+    # The first create of all reads the contact types once, for the default Type (§3.2).
+    assert ines.ops() == ["GetSyncInfo", "GetTypeContactList", "AddClientWithContacts",
+                          "AddLead"]
     (sent,) = ines.params("AddClientWithContacts")
     client = sent["client"]
     assert client["PaymentMethodRef"] == 1 and client["Type"] == 4
@@ -137,13 +139,112 @@ def test_no_lead_when_lead_ref_is_negative(ines: Ines):
     ines.emulator.set_sync_info(lead_ref=-1)
     ines.contact()
     ines.run()
-    assert ines.ops() == ["GetSyncInfo", "AddClientWithContacts"]
+    assert ines.ops() == ["GetSyncInfo", "GetTypeContactList", "AddClientWithContacts"]
+
+
+def test_an_unmapped_type_defaults_to_the_first_type_ines_lists(ines: Ines):
+    """§3.2: contact Type from GetTypeContactList, first entry as default; client Type is
+    SocieteType (§3.6), else the first of GetTypeClientList."""
+    ines.emulator.set_lookup("contact_types", [
+        {"InternalRef": 7, "Description": "Utilisateur", "Order": 2},
+        {"InternalRef": 9, "Description": "Décideur", "Order": 1}])
+    ines.emulator.set_lookup("client_types", [
+        {"InternalRef": 4, "Description": "Prospect", "Order": 1}])
+    ines.emulator.set_sync_info(societe_type=0)
+    first = ines.contact("a@durand.example")
+    ines.run()
+    client = ines.params("AddClientWithContacts")[0]["client"]
+    assert (client["Contacts"][0]["Type"], client["Type"]) == (9, 4)  # by Order, not by ref
+    assert sorted(ines.ops("GetTypeContactList", "GetTypeClientList")) == [
+        "GetTypeClientList", "GetTypeContactList"]  # once each
+    # Cached with the configuration: the next runs do not read the lists again.
+    ines.emulator.clear_calls()
+    ines.emulator.set_sync_info(societe_type=2)
+    ines.contact("b@martin.example", company="Martin SARL")
+    ines.run()
+    client = ines.params("AddClientWithContacts")[0]["client"]
+    assert (client["Contacts"][0]["Type"], client["Type"]) == (9, 2)  # SocieteType wins
+    assert ines.ops("GetTypeContactList", "GetTypeClientList") == []
+    assert ines.refs(first) == (5001, 1001)
+
+
+def test_a_mapped_type_wins_and_no_type_list_means_zero(ines: Ines):
+    text_field("contact_type", "choice", ("3 - Acheteur", "9 - Décideur"))
+    ines.map(contact_Type="contact_type")
+    ines.contact("a@durand.example", custom={"contact_type": "3 - Acheteur"})
+    ines.contact("b@durand.example")  # mapped but blank: the default (INES lists none: 0)
+    ines.run()
+    sent = [p["client"]["Contacts"][0] for p in ines.params("AddClientWithContacts")]
+    assert [(c["PrimaryMailAddress"], c["Type"]) for c in sent] == [
+        ("a@durand.example", 3), ("b@durand.example", 0)]
+    assert ines.ops("GetTypeContactList") == ["GetTypeContactList"]  # once per run at most
+
+
+def test_a_type_list_refused_by_ines_sends_type_zero(ines: Ines):
+    ines.api().get_sync_info()
+    ines.emulator.inject("wsicm", "GetTypeContactList", "fault", times=2, text="no types")
+    ines.contact()
+    ines.run()
+    (sent,) = ines.params("AddClientWithContacts")
+    assert sent["client"]["Contacts"][0]["Type"] == 0
+    assert ines.rows()[0].status == "DONE"
 
 
 def test_a_do_not_contact_contact_is_sent_unsubscribed(ines: Ines):
     ines.contact(do_not_contact=True)
     ines.run()
     assert ines.params("AddClientWithContacts")[0]["client"]["Contacts"][0]["Desabo"] == 1
+
+
+def bounced(email: str, status: str = "HardBounced") -> None:
+    """What the Dotmailer connector records when an address bounces (§3.9 option)."""
+    from core.models.dotmailer import DotmailerContact
+    from core.models.sync import Integration
+
+    dotmailer = (Integration.get_or_none(Integration.name == "Dotmailer")
+                 or Integration.create(type="dotmailer", name="Dotmailer"))
+    DotmailerContact.create(integration=dotmailer, email=email, email_key=email.lower(),
+                            status=status)
+
+
+def test_npai_from_bounces_is_an_option(ines: Ines):
+    from connectors.ines.mapping import npai_from_bounces, set_npai_from_bounces
+
+    bounced("paul@durand.example")
+    bounced("soft@durand.example", "SoftBounced")
+    ines.contact()
+    ines.contact("soft@durand.example")
+    ines.run()
+    assert [p["client"]["Contacts"][0]["NPai"] for p in ines.params("AddClientWithContacts")] \
+        == [0, 0]  # off by default
+    assert not npai_from_bounces(ines.integration)
+    set_npai_from_bounces(ines.reload(), True)
+    assert npai_from_bounces(ines.reload())
+    ines.emulator.clear_calls()
+    ines.contact("Other@Martin.example", company="Martin SARL")
+    bounced("other@martin.example")
+    ines.run()
+    (sent,) = ines.params("AddClientWithContacts")
+    person = sent["client"]["Contacts"][0]
+    assert (person["NPai"], person["Desabo"]) == (1, 0)  # Desabo stays for opt-outs
+
+
+def test_npai_from_bounces_updates_only_while_empty_in_ines(ines: Ines):
+    from connectors.ines.mapping import set_npai_from_bounces
+
+    contact = synced(ines)
+    set_npai_from_bounces(ines.reload(), True)
+    bounced("paul@durand.example")
+    ines.edit(contact, first_name="Paul")
+    ines.run()
+    (update,) = ines.params("UpdateContact")
+    assert update["contact"]["NPai"] == 1
+    assert ines.emulator.get_contact(5001)["NPai"] in (1, "1", True)
+    ines.emulator.clear_calls()
+    ines.edit(contact, first_name="Pierre")
+    ines.run()
+    (update,) = ines.params("UpdateContact")
+    assert update["contact"]["FirstName"] == "Pierre"  # NPai already set there: left alone
 
 
 def test_mapped_values_choice_keys_dates_and_company_fields(ines: Ines):
@@ -186,6 +287,15 @@ def synced(ines: Ines, **fields: Any) -> Contact:
     contact = ines.contact(**fields)
     ines.run()
     assert ines.refs(contact) == (5001, 1001)
+    ines.emulator.clear_calls()
+    return contact
+
+
+def synced_elsewhere(ines: Ines) -> Contact:
+    """A second contact, of another company, synced (refs 5002/1002)."""
+    contact = ines.contact("jean@martin.example", company="Martin SARL")
+    ines.run()
+    assert ines.refs(contact) == (5002, 1002)
     ines.emulator.clear_calls()
     return contact
 
@@ -432,6 +542,44 @@ def test_unlinking_the_company_resets_refs_and_drops_the_pending_row(ines: Ines)
     ines.edit(contact, company=None)
     assert ines.refs(contact) == (0, 0)
     assert ines.pending() == []
+
+
+@pytest.mark.parametrize("full_sync", [True, False])
+def test_deleting_the_company_resets_the_refs_of_its_contacts(ines: Ines, full_sync: bool):
+    """§3.11: a deleted company unlinks its contacts (the foreign key, no contact notice)."""
+    from core.models.store import Company
+
+    contact = synced(ines)
+    other = synced_elsewhere(ines)
+    ines.features(full_sync=full_sync)
+    ines.edit(contact, points=4)
+    assert len(ines.pending()) == (1 if full_sync else 0)
+    delete_record(Company.get(Company.name == "Durand SA"))
+    assert Contact.get_by_id(contact.id).company is None
+    assert ines.refs(contact) == (0, 0)
+    assert ines.refs(other) == (5002, 1002)  # another company's contact keeps its refs
+    assert ines.pending() == []
+    kinds = [e.kind for e in ines.history(contact)]
+    assert "ines_refs_reset" in kinds
+    assert ("ines_unqueued" in kinds) == full_sync
+    assert "deleted" in next(e.message for e in ines.history(contact)
+                             if e.kind == "ines_refs_reset")
+    assert [e.kind for e in ines.history(other)].count("ines_refs_reset") == 0
+
+
+def test_a_company_deletion_naming_its_contacts_resets_only_those(ines: Ines):
+    """When ``core.store.delete_record`` gives the contacts it unlinked (``contact_ids``),
+    only they are reset."""
+    from core.changes import RecordChange, notify
+
+    contact = synced(ines)
+    stray = ines.contact("stray@nowhere.example", company=None)
+    set_custom_values("contact", stray.id, {"ines_contact_ref": 77, "ines_client_ref": 78})
+    Contact.update(company=None).where(Contact.id == contact.id).execute()
+    notify(RecordChange("company", 999, "deleted", before={"id": 999,
+                                                           "contact_ids": [contact.id]}))
+    assert ines.refs(contact) == (0, 0)
+    assert ines.refs(stray) == (77, 78)
 
 
 # -- §3.13 queue, conformance 14 and 16, D8 ---------------------------------------------------------------
@@ -818,6 +966,40 @@ def test_get_mapping_refs_are_always_there_and_stop_key_empty_when_unmapped(ines
     assert document["dontSyncFieldKey"] == ""
 
 
+def test_get_mapping_of_unsaved_settings(ines: Ines):
+    """The dialog asks about choices it has not saved: a settings dict is accepted."""
+    from connectors.ines.mapping import get_mapping_json
+
+    unsaved = {"mapping": {"contact_Function": "job_title"},
+               "not_ecrasable_fields": ["contact_Function"]}
+    document = get_mapping_document(unsaved)
+    assert [e["inesFieldKey"] for e in document["mapping"]] == [
+        "InternalContactRef", "InternalCompanyRef", "Function", "CompanyName"]
+    assert document["mapping"][2]["isEcrasable"] == 0 and document["dontSyncFieldKey"] == ""
+    assert json.loads(get_mapping_json(unsaved)) == document
+    assert MappingSettings.of({}).fields == MappingSettings.of(ines.reload()).fields  # defaults
+    assert "mapping" not in ines.integration.settings  # nothing saved on the way
+
+
+def test_leads_per_run_is_a_validated_setting_the_run_reads(ines: Ines):
+    from connectors.ines.connector import counts_of
+    from connectors.ines.mapping import leads_per_run, set_leads_per_run
+    from core.sync.runner import run_sync
+
+    assert leads_per_run(ines.integration) == 10
+    for wrong in (0, -3, True, 2.0, "2", None):
+        with pytest.raises(ValueError):
+            set_leads_per_run(ines.reload(), wrong)  # type: ignore[arg-type]
+    assert "leads_per_run" not in ines.reload().settings
+    set_leads_per_run(ines.reload(), 2)
+    assert ines.reload().settings["leads_per_run"] == 2 and leads_per_run(ines.integration) == 2
+    assert leads_per_run({"leads_per_run": "junk"}) == 10
+    for n in range(3):
+        ines.contact(f"c{n}@durand.example")
+    result = run_sync(ines.reload(), InesConnector())
+    assert counts_of(result).lines()[0] == "2 updated of 2"
+
+
 def test_saving_a_mapping_to_an_unknown_local_field_is_refused(ines: Ines):
     problems = save_mapping(ines.integration, {"contact_Function": "nope"})
     assert problems and "nope" in problems[0]
@@ -900,6 +1082,45 @@ def test_a_push_while_ines_is_unreachable_fails_every_contact_visibly(ines: Ines
     assert summary.failed == 3
     assert all(ines.history(c)[-1].level == "error" for c in contacts)
     assert [r.status for r in ines.rows() if r.source == "push"] == ["FAILED"] * 3
+
+
+def test_a_push_that_cannot_start_says_so_on_every_contact(ines: Ines):
+    from core.sync.lock import AlreadyRunning, acquire
+
+    contacts = [ines.contact(f"busy{n}@x.example") for n in range(2)]
+    lease = acquire(ines.reload())
+    try:
+        with pytest.raises(AlreadyRunning):
+            push(ines.reload(), [contacts[0], contacts[1].id], wait_timeout=0)
+    finally:
+        lease.release()
+    for contact in contacts:
+        (event,) = [e for e in ines.history(contact) if e.level == "error"]
+        assert event.kind == "ines_failed" and event.integration_id == ines.integration.id
+        assert event.message.startswith("Push to INES: not sent.") and "busy" in event.message
+        assert event.email == contact.email
+    assert ines.emulator.calls() == []
+    assert [r.source for r in ines.rows()] == ["event", "event"]  # nothing else was written
+
+
+def test_a_push_without_a_keyring_says_so_and_leaves_the_lock_free(ines: Ines,
+                                                                   monkeypatch: Any):
+    from core import secrets
+    from core.models.sync import Integration
+
+    contact = ines.contact()
+
+    def no_keyring(*_args: Any) -> str:
+        raise secrets.NoKeyringError("No secure system keyring is available.")
+
+    monkeypatch.setattr(secrets, "read", no_keyring)
+    with pytest.raises(secrets.NoKeyringError):
+        push(ines.reload(), [contact.id])
+    event = ines.history(contact)[-1]
+    assert (event.level, event.kind) == ("error", "ines_failed")
+    assert "No secure system keyring" in event.message
+    assert Integration.get_by_id(ines.integration.id).lock_token is None
+    assert ines.emulator.calls() == []
 
 
 # -- listener: stop sync, full sync off ---------------------------------------------------------------------

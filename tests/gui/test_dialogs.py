@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
 
+from core import changes
 from core.models.store import (
     ActivityList,
     Campaign,
@@ -127,6 +128,25 @@ def test_newsletter_types_and_the_checklist(qtbot: Any, window: Any) -> None:
     entry = ChecklistEntry.get()
     assert (entry.newsletter_type_id, entry.state) == (nt.id, 2)
     assert entry.contact_id == Contact.get(Contact.email == "n@example.com").id
+
+
+def test_a_checklist_edit_in_the_dialog_is_heard_by_listeners(qtbot: Any, window: Any) -> None:
+    """Push-on-change connectors hear a checklist answer changed even when no field did."""
+    nt = NewsletterType.create(code=0, description="Product news", position=1)
+    contact = save_record(Contact(email="n@example.com"))
+    heard: list[changes.RecordChange] = []
+    unsubscribe = changes.subscribe(heard.append)
+    try:
+        window.contacts.edit_record(contact.id)
+        record_dialog = find_dialog(window, "contactDialog")
+        state = child(record_dialog, QComboBox, "newsletter_0")
+        state.setCurrentIndex(state.findData(1))  # accepted
+        child(record_dialog, QPushButton, "okButton").click()
+    finally:
+        unsubscribe()
+    assert [(c.record_id, c.changed_fields) for c in heard] == [
+        (contact.id, frozenset({"checklist"}))]
+    assert ChecklistEntry.get(ChecklistEntry.newsletter_type == nt).state == 1
 
 
 def test_campaign_with_lists_leads_and_an_activity(qtbot: Any, window: Any) -> None:

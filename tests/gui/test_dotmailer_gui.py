@@ -36,10 +36,13 @@ from connectors.dotmailer.sync import Tuning
 from core.integrations import create_integration
 from core.models.dotmailer import (
     EXPORT_REJECTED,
+    EXPORT_WATCHDOG,
+    REFUSED_STATES,
     AddressBook,
     BookMember,
     DataField,
     DataFieldMapping,
+    DotmailerContact,
 )
 from core.models.store import CustomField, MarketingList
 from core.models.sync import Integration
@@ -144,6 +147,10 @@ def test_integration_connect_synchronize_journal_and_statistics(
     qtbot.waitUntil(lambda: closed(dialog), timeout=5000)
     integration = Integration.get(Integration.name == "Dotmailer newsletters")
     assert integration.type == "dotmailer" and DEFAULT_PASSWORD in memory_keyring.entries.values()
+    # Created and Active: its address books are imported at once (manual only: no sync ran).
+    assert [b.name for b in service.connectable_books(integration)] == [
+        "Newsletter", "Partners", "Press"]
+    assert integration.last_sync_at is None
 
     # Another list already holds Partners: the form must not offer it.
     service.refresh_books(integration)
@@ -297,8 +304,33 @@ def test_watchdog_rejection_is_shown_with_retry(
     with qtbot.waitSignal(window.sync_bridge.finished, timeout=30_000):
         qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not note.isVisible(), timeout=5000)
-    assert not BookMember.select().where(BookMember.export_status == EXPORT_REJECTED).exists()
+    assert not BookMember.select().where(BookMember.export_status.in_(REFUSED_STATES)).exists()
     assert book_emails(emulator, book) == {"user0@example.com", "user1@example.com"}
+
+
+def test_the_watchdog_count_is_the_rows_status_not_their_message(
+        profile: Any, memory_keyring: Any, emulator: DotmailerEmulator, dotmailer: Any) -> None:
+    """A Data Watchdog refusal is a status of its own: a message that merely mentions the
+    Watchdog is not counted, a Watchdog row without a message is."""
+    from gui.dotmailer import jobs
+
+    book = emulator.add_book("Newsletter")
+    integration = add_integration(emulator)
+    mlist = new_list("Customers", 3)
+    service.refresh_books(integration)
+    service.connect_list(mlist, integration, book)
+    connected = AddressBook.get(AddressBook.remote_id == book)
+    for i, (status, error) in enumerate([(EXPORT_WATCHDOG, ""),
+                                         (EXPORT_REJECTED, "Watchdog said no: invalid entry"),
+                                         (EXPORT_REJECTED, "Dotmailer: invalid entry")]):
+        contact = DotmailerContact.create(integration=integration, email=f"user{i}@example.com",
+                                          email_key=f"user{i}@example.com")
+        BookMember.create(book=connected, contact=contact, export_status=status,
+                          last_error=error)
+    state = jobs.list_state(mlist.id).connection
+    assert state is not None
+    assert (state.rejected, state.watchdog_rejected) == (3, 1)
+    assert service.retry_rejected(mlist) == 3  # Retry rejected sends both kinds again
 
 
 # -- data fields -------------------------------------------------------------------------------------

@@ -198,6 +198,9 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     assert dialog.findChild(QCheckBox, "noecr_contact_Fax") is None  # not mapped
     child(dialog, QSpinBox, "field_schedule").setValue(0)  # no run during the test
     child(dialog, QSpinBox, "field_leads_per_run").setValue(25)
+    npai = child(dialog, QCheckBox, "option_npai_from_bounces")
+    assert not npai.isChecked()
+    npai.setChecked(True)
     child(dialog, QCheckBox, "publishedSwitch").setChecked(True)
 
     qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
@@ -211,6 +214,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     assert settings["full_sync"] and settings["push_lead"]
     assert settings["not_ecrasable_fields"] == ["contact_Function"]
     assert settings["leads_per_run"] == 25 and integration.schedule_minutes is None
+    assert settings["npai_from_bounces"] is True
 
     # Edit opens the INES dialog again, tests the connection at once; copy getMapping JSON.
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
@@ -284,6 +288,12 @@ def test_unmapped_stop_sync_is_shown_as_the_reason_nothing_syncs(
     integration.save()
     page = integrations_page(qtbot, window)
     page.table.select_id(integration.id)
+    # The Integrations grid says why (ines.md §3.4): its Status column and the line under it.
+    row = page.model.row(page.model.row_of_id(integration.id))
+    assert row.problems and "stop-sync indicator" in row.problems[0]
+    assert "nothing syncs" in page.model.status_text(row)
+    detail = child(page, QLabel, "integrationDetail")
+    assert "Nothing is synchronised" in detail.text() and "stop-sync" in detail.text()
     dialog = page.edit_selected()
     banner = child(dialog, QLabel, "syncBlocked")
     assert banner.isVisible() and "the stop-sync field" in banner.text()
@@ -291,7 +301,13 @@ def test_unmapped_stop_sync_is_shown_as_the_reason_nothing_syncs(
     combo = dialog.mapping_panel.combos["dontSyncToInes"]
     combo.setCurrentIndex(combo.findData("ines_stop_sync"))
     assert not banner.isVisible()
-    dialog.reject()
+    qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: closed(dialog), timeout=10_000)
+    qtbot.waitUntil(lambda: not page.model.row(page.model.row_of_id(integration.id)).problems,
+                    timeout=10_000)
+    row = page.model.row(page.model.row_of_id(integration.id))
+    assert page.model.status_text(row) == "Active"
+    assert "Nothing is synchronised" not in detail.text()
 
 
 # -- Push to INES ----------------------------------------------------------------------------------
@@ -380,6 +396,29 @@ def test_push_a_marketing_list_ends_with_a_summary(qtbot: Any, window: Any,
     assert "no company" in result.model.row(0).message
     assert len(emulator.contacts()) == 2
     result.reject()
+
+
+def test_a_push_that_cannot_start_is_reported_and_on_each_history_once(
+        profile: Any, emulator: InesEmulator, memory_keyring: Any, monkeypatch: Any) -> None:
+    from core import secrets
+    from gui.ines.push import push_now
+
+    integration = add_ines(emulator)
+    contacts = [add_contact("a@martin.example"), add_contact("b@martin.example")]
+
+    def no_keyring(*_args: Any) -> str:
+        raise secrets.NoKeyringError("No secure system keyring is available.")
+
+    monkeypatch.setattr(secrets, "read", no_keyring)
+    report = push_now(integration.id, [c.id for c in contacts])
+    assert "No secure system keyring" in report.error
+    assert [(line.status, line.email) for line in report.lines] == [
+        ("failed", "a@martin.example"), ("failed", "b@martin.example")]
+    for contact in contacts:
+        errors = list(HistoryEvent.select().where(HistoryEvent.record_id == contact.id,
+                                                  HistoryEvent.level == "error"))
+        assert len(errors) == 1 and "not sent" in errors[0].message
+    assert emulator.calls() == []
 
 
 def test_push_is_hidden_without_an_integration_that_accepts_it(

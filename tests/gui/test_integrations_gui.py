@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QToolButton,
 )
 
-from connectors.base import REGISTRY, register
+from connectors.base import REGISTRY, register, unregister
 from core.integrations import create_integration
 from core.models.store import Contact
 from core.models.sync import Integration
@@ -39,7 +39,7 @@ def fake(memory_keyring: Any) -> Iterator[FakeService]:
     service = FakeService().start()
     register(FakeConnector())
     yield service
-    REGISTRY.pop("fake", None)
+    unregister("fake")
     service.stop()
 
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
 
-from connectors.base import REGISTRY, register
+from connectors.base import REGISTRY, register, unregister
 from core.integrations import create_integration
 from core.models.store import Contact
 from core.models.sync import Integration, QueueItem
@@ -25,6 +25,9 @@ class OneTryConnector(FakeConnector):
     """The fake connector with one attempt per row, so that a refused contact FAILS at once."""
 
     max_attempts = 1
+
+    def action_label(self, action: str) -> str:
+        return "Send to the fake service" if action == "upsert" else super().action_label(action)
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def synced(qtbot: Any, window: Any, memory_keyring: Any) -> Iterator[Integration
         assert window.sync_bridge.request_run(integration.id)
     assert finished.args[0].status == "partial"
     yield integration
-    REGISTRY.pop("fake", None)
+    unregister("fake")
     service.stop()
 
 
@@ -162,3 +165,22 @@ def test_history_from_the_contact_dialog(qtbot: Any, window: Any, synced: Integr
     assert any(r.level == "error" for r in dialog.model.rows())
     dialog.reject()
     contact_dialog.reject()
+
+
+def test_actions_and_steps_read_in_the_connectors_words(qtbot: Any, window: Any,
+                                                         synced: Integration) -> None:
+    page = journal_page(qtbot, window)
+    qtbot.waitUntil(lambda: page.queue_model.rowCount() == 3 and page.runs_model.rowCount() == 1)
+    assert {cell(page, n, 2) for n in range(3)} == {"Send to the fake service"}
+    assert page.queue_model.row(0).action == "upsert"  # the internal name stays in the data
+    counts = page.runs_model.data(page.runs_model.index(0, 5))
+    assert counts.startswith("Check the account: 1 checked; Find changed contacts: 3 queued")
+    assert counts.endswith("; Send queued changes: 1 failed, 2 sent.")
+    page.table.selectRow(page.queue_model.row_of_id(
+        next(r.id for r in page.queue_model.rows() if r.email == REFUSED)))
+    assert "Send to the fake service for Fake newsletters" in page.detail.text()
+    history = HistoryDialog("contact", Contact.get(Contact.email == REFUSED).id, window)
+    qtbot.waitUntil(history.has_loaded)
+    assert any(r.message.startswith("Send to the fake service: failed after 1 attempt")
+               for r in history.model.rows())
+    history.reject()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.lists import add_members
+from core.lists import add_members, set_member_state
 from core.models.store import Contact, ListMember, MarketingList
 from core.store import save_record
 from tests.gui.helpers import child, find_dialog, insert_contacts
@@ -119,3 +121,29 @@ def test_static_list_add_and_remove_members(qtbot: Any, make_window: Any) -> Non
     qtbot.waitUntil(lambda: members.model.total() == 1 and not members.model.is_loading())
     assert members.model.row(0)["email"] == removed_email
     assert members.model.row(0)["removed_at"] is not None
+
+
+def test_export_of_searched_members_keeps_the_membership_columns(
+        qtbot: Any, make_window: Any, tmp_path: Path) -> None:
+    insert_contacts(6)
+    insert_contacts(2, prefix="parisian")
+    mlist = MarketingList.create(name="Newsletter", entity="contact")
+    add_members(mlist, [c.id for c in Contact.select()])
+    set_member_state(mlist, [Contact.get(Contact.email == "parisian1@example.com").id],
+                     "unsubscribed")
+    window = make_window()
+    window.show_page("lists")
+    window.lists.open_list(mlist.id)
+    members = window.lists.list_page.members
+    qtbot.waitUntil(lambda: members.model.total() == 8 and not members.model.is_loading())
+    members.model.set_search("parisian")
+    qtbot.waitUntil(lambda: members.model.total() == 2 and not members.model.is_loading())
+
+    target = tmp_path / "members.csv"
+    members.export_to(str(target))
+    qtbot.waitUntil(target.exists, timeout=3000)
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["Email"], r["Membership"]) for r in rows} == {
+        ("parisian0@example.com", "subscribed"), ("parisian1@example.com", "unsubscribed")}
+    assert all(r["Added to list"] for r in rows)

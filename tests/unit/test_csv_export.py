@@ -86,6 +86,15 @@ def test_list_members_are_exported_with_their_state(people, tmp_path):
     assert export_list_members(path, mlist, ["email"], states=("subscribed",)) == 1
 
 
+def test_list_members_can_be_narrowed_to_some_records(people, tmp_path):
+    mlist = MarketingList.create(name="News")
+    add_members(mlist, [p.id for p in people])
+    path = tmp_path / "some.csv"
+    assert export_list_members(path, mlist, ["email"], record_ids={people[1].id, 999}) == 1
+    assert [row[:2] for row in read(path)[1:]] == [["eve@example.com", "subscribed"]]
+    assert export_list_members(path, mlist, ["email"], record_ids=[]) == 0
+
+
 def test_an_export_imports_back_unchanged(people, tmp_path):
     path = tmp_path / "all.csv"
     export_csv(path, "contact", Contact.select())

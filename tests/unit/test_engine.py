@@ -14,6 +14,7 @@ from connectors.base import (
     FatalError,
     ItemError,
     RateLimited,
+    SyncStep,
     TransientError,
 )
 from core.clock import utcnow
@@ -76,7 +77,7 @@ def test_steps_run_in_order_with_a_context_and_a_run_record(integration):
     assert run.trigger == "headless" and run.status == "succeeded"
     assert run.ended_at >= run.started_at
     assert run.counts == {"lists": {"read": 2}, "contacts": {"read": 2}}
-    assert result.message == "lists: 2 read; contacts: 2 read."
+    assert result.message == "Lists: 2 read; Contacts: 2 read."  # the steps' labels
     fresh = Integration.get_by_id(integration.id)
     assert fresh.last_status == "succeeded" and fresh.last_result == result.message
     assert fresh.last_sync_at == result.ended_at
@@ -152,13 +153,32 @@ def test_an_item_error_escaping_a_step_queues_the_record_and_the_run_goes_on(int
     connector = ScriptedConnector([
         ("export", raising(ItemError("The address is refused.", record_id=7, email="a@b.example"))),
         ("import", lambda ctx: later.append(1))])
-    result = run_sync(integration, connector, options=OPTIONS)
+    # The default retry policy: the queued record is not due again within this run.
+    result = run_sync(integration, connector, options=EngineOptions(lease_seconds=5))
     assert later == [1]
     assert result.status == "partial" and result.ok
     item = QueueItem.get(QueueItem.record_id == 7)
     assert (item.action, item.email, item.attempts, item.last_error) == (
         "export", "a@b.example", 1, "The address is refused.")
     assert "export" not in watermarks(integration)
+
+
+def test_an_item_a_step_queued_waits_as_the_runs_retry_policy_says(integration):
+    """The next try of a record a step queued follows the run's policy (here 10 minutes), not
+    the default one (a minute): the Journal's "next try" and the runs that follow agree."""
+    def export(ctx: SyncContext) -> None:
+        ctx.queue_failed(ItemError("Rejected.", record_id=3, email="c@d.example"),
+                         action="upsert")
+
+    slow = EngineOptions(lease_seconds=5, retry_policy=RetryPolicy(base=timedelta(minutes=10)))
+    connector = ScriptedConnector([("export", export)])
+    before = utcnow()
+    assert run_sync(integration, connector, options=slow).status == "partial"
+    item = QueueItem.get(QueueItem.record_id == 3)
+    assert (item.state, item.attempts) == ("retrying", 1)
+    assert before + timedelta(minutes=10) <= item.next_attempt_at <= utcnow() + timedelta(
+        minutes=10)
+    assert connector.processed == []  # not due in this run's queue step
 
 
 def test_a_step_can_queue_a_failed_item_itself_and_go_on(integration):
@@ -235,8 +255,34 @@ def test_a_client_is_made_once_and_closed(integration):
 
 def test_summarize_leaves_zero_counts_out():
     assert summarize({"contacts": {"created": 3, "updated": 0}, "queue": {"sent": 1}}) == \
-        "contacts: 3 created; queue: 1 sent."
+        "Contacts: 3 created; Send queued changes: 1 sent."
     assert summarize({}) == ""
+
+
+def test_summarize_uses_the_steps_labels_and_readable_counts():
+    labels = {"address_books": "Address books", "export_prepare": "Preparing contacts",
+              "export_contacts": "Exporting contacts"}
+    counts = {"export_contacts": {"sent": 292, "retrying": 2},
+              "export_prepare": {"to_new": 100, "to_update": 3},
+              "address_books": {"books": 3}, "queue": {"sent": 1}}
+    assert summarize(counts, labels) == (
+        "Address books: 3 books; Preparing contacts: 100 new, 3 to update; "
+        "Exporting contacts: 292 sent, 2 to retry; Send queued changes: 1 sent.")
+
+
+def test_the_last_result_reads_in_the_admins_words(integration):
+    def export(ctx: SyncContext) -> None:
+        ctx.count("contacts_read", 12)
+        ctx.count("to_new", 4)
+
+    connector = ScriptedConnector([("export_prepare", export)])
+    connector.steps = lambda integration: [  # type: ignore[method-assign]
+        SyncStep("export_prepare", "Preparing contacts for export", export)]
+    result = run_sync(integration, connector, options=OPTIONS)
+    assert result.message == "Preparing contacts for export: 12 contacts read, 4 new."
+    assert Integration.get_by_id(integration.id).last_result == result.message
+    assert SyncRun.get_by_id(result.run_id).counts == {  # machine-readable: internal names
+        "export_prepare": {"contacts_read": 12, "to_new": 4}}
 
 
 # -- one run at a time -------------------------------------------------------------------------------

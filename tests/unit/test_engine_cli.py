@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def fake_connector() -> Iterator[None]:
     register_fake()
     yield
-    base.REGISTRY.pop("fake", None)
+    base.unregister("fake")
 
 
 @pytest.fixture(autouse=True)
@@ -186,8 +186,11 @@ def test_sync_prints_each_steps_counts(profile, memory_keyring, monkeypatch, ser
     assert run(profile, "sync", "--integration", "Main") == 0
     out = capsys.readouterr().out
     assert "Main: succeeded" in out
-    assert "Find changed contacts: queued to send 2" in out
-    assert "Send queued changes: sent 2" in out
+    assert "Find changed contacts: 2 queued to send" in out  # the grid's words (count first)
+    assert "Send queued changes: 2 sent" in out
+    assert Integration.get(Integration.name == "Main").last_result == (
+        "Check the account: 1 checked; Find changed contacts: 2 queued to send; "
+        "Send queued changes: 2 sent.")
     assert service.writes == {"one@example.com": 1, "two@example.com": 1}
     assert run(profile, "sync", "--all") == 0
 
@@ -211,6 +214,16 @@ def test_sync_of_an_integration_already_running_fails(profile, memory_keyring, m
     finally:
         held.release()
     assert "Main is already synchronising (on server-2)" in capsys.readouterr().err
+
+
+def test_sync_of_an_integration_whose_connector_is_gone_says_so(profile, memory_keyring,
+                                                                monkeypatch, service, capsys):
+    add(profile, monkeypatch, service)
+    assert base.unregister("fake") is not None
+    assert base.unregister("fake") is None  # already gone: nothing to do
+    capsys.readouterr()
+    assert run(profile, "sync", "--integration", "Main") == 1
+    assert "Unknown integration type 'fake'" in capsys.readouterr().err
 
 
 def test_sync_of_an_unknown_integration_fails(profile, capsys):
@@ -246,8 +259,11 @@ def test_journal_lists_queue_rows_and_runs(profile, memory_keyring, monkeypatch,
     assert run(profile, "journal", "--integration", "Main", "--state", "retrying") == 0
     out = capsys.readouterr().out
     assert "refused@example.com" in out and "is refused" in out and "ok@example.com" not in out
+    assert {r["action"] for r in rows} == {"upsert"}  # JSON keeps the internal names
     assert run(profile, "journal", "--runs", "--json") == 0
-    assert json.loads(capsys.readouterr().out)[0]["status"] == "partial"
+    runs = json.loads(capsys.readouterr().out)
+    assert runs[0]["status"] == "partial"
+    assert set(runs[0]["counts"]) == {"account", "changes", "queue"}
     assert run(profile, "journal", "--integration", "Nope") == 1
     with pytest.raises(SystemExit) as caught:
         run(profile, "journal", "--state", "lost")

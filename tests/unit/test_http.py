@@ -15,7 +15,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connectors.base import ConfigurationError, RateLimited, TransientError
+from connectors.base import ConfigurationError, RateLimited, TlsError, TransientError
 from connectors.http import (
     USER_AGENT,
     HttpPolicy,
@@ -281,6 +281,44 @@ def test_an_unverifiable_certificate_is_a_configuration_error():
         with pytest.raises(ConfigurationError) as caught:
             session.get("x")
         assert "certificate" in caught.value.admin_message
+    finally:
+        https.shutdown()
+        https.server_close()
+
+
+def test_tls_problems_are_tls_errors_so_test_connection_can_name_them(server, waits):
+    """Plain http off this machine, a redirect to it, verification switched off: ``TlsError``
+    (still a configuration error: the run stops and the admin is told)."""
+    for url in ("http://example.invalid/api", "http://10.0.0.1/", "http://127.evil.com/"):
+        with pytest.raises(TlsError):
+            check_url(url)
+    with pytest.raises(TlsError):
+        make_session("http://api.example.invalid/")
+    server.script = [("redirect", "http://example.invalid/steal")]
+    with pytest.raises(TlsError):
+        session_for(server, waits).get("x")
+    with pytest.raises(TlsError) as caught:
+        session_for(server, waits).get("x", verify=False)
+    assert caught.value.kind == "configuration"
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "example.com/api"])
+def test_a_url_that_is_not_https_at_all_is_not_called_a_tls_problem(url):
+    with pytest.raises(ConfigurationError) as caught:
+        check_url(url)
+    assert not isinstance(caught.value, TlsError)
+
+
+def test_an_unverifiable_certificate_is_a_tls_error():
+    pytest.importorskip("cryptography")
+    https = make_server("127.0.0.1", 0, lambda e, s: Response("{}")(e, s), ssl_context="adhoc")
+    thread = threading.Thread(target=https.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        session = make_session(f"https://127.0.0.1:{https.server_port}/", policy=FAST,
+                               sleep=lambda s: None)
+        with pytest.raises(TlsError):
+            session.get("x")
     finally:
         https.shutdown()
         https.server_close()
