@@ -7,6 +7,7 @@ display) never load it.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 import traceback
@@ -155,6 +156,11 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
         window.demo_banner.setText(window.demo_banner.text() + window.tr(
             " (no system keyring found: the demo's passwords are kept in memory)"))
     window.show()
+    # Objects built so far live as long as the window: keep the garbage collector from scanning
+    # them on every full collection, which otherwise stalls the GUI thread ~30 ms during syncs
+    # (tests/bench/README.md, "The window during a sync").
+    gc.collect()
+    gc.freeze()
     log.info("Window opened on %s%s", profile.root, " (demo)" if profile.demo else "")
     try:
         with loop:

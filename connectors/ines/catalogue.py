@@ -232,15 +232,39 @@ def drop_config(integration: Integration) -> None:
 
 # -- the catalogue ---------------------------------------------------------------------------------
 
-def custom_field(concept: str, info: CustomFieldInfo, config: InesConfig | None = None) -> InesField:
+# How INES names often say their concept already: "Secteur (société)", "Notes (contact)".
+_CONCEPT_WORDS = {CONTACT: ("contact", "contacts", "personne", "person"),
+                  CLIENT: ("company", "client", "clients", "societe", "société", "sociétés",
+                           "entreprise", "compte", "account")}
+
+
+def _folded(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def custom_field_label(concept: str, name: str) -> str:
+    """``InesName (contact|company)`` (§3.2), unless the INES name already ends with its
+    concept in brackets ("Text (société)" stays as it is, not "Text (société) (company)")."""
     word = "contact" if concept == CONTACT else "company"
+    name = name.strip()
+    if name.endswith(")") and "(" in name:
+        last = _folded(name[name.rindex("(") + 1:-1].strip())
+        if last in {_folded(w) for w in _CONCEPT_WORDS.get(concept, ())}:
+            return name
+    return f"{name} ({word})" if name else f"({word})"
+
+
+def custom_field(concept: str, info: CustomFieldInfo, config: InesConfig | None = None) -> InesField:
     kind = CF_LOCAL_KIND.get(info.type, "text")
     choices: tuple[str, ...] = ()
     if info.type == "list":
         choices = tuple(v for v in info.values if v.strip())
     elif info.type == "user" and config is not None:
         choices = config.choices("users")
-    return InesField(concept, str(info.ines_id), f"{info.name} ({word})", "cf", kind,
+    return InesField(concept, str(info.ines_id), custom_field_label(concept, info.name), "cf", kind,
                      custom=True, suggested=f"ines_{concept}_custom_{info.ines_id}",
                      choices=choices, cf_type=info.type,
                      choices_from="users" if info.type == "user" else "")

@@ -5,10 +5,13 @@
     listbridge ines push --integration NAME (--contact EMAIL | --list NAME)
     listbridge ines journal [--integration NAME] [--status STATUS] [--limit N] [--json]
     listbridge ines retry [--integration NAME] [--row ID ...]
+    listbridge ines configure --integration NAME [--push on|off] [--full-sync on|off]
+                              [--published on|off] [--create-fields]
     listbridge emulator ines [--port N] [--user ACCOUNT:USER:PASSWORD ...] [--demo] ...
 
 Exit statuses: 0 done, 1 failed, 2 bad usage (``ines sync``: 0 also when full sync is off, after
-saying so; 1 when no INES session can be opened, no row touched).
+saying so; 1 when no INES session can be opened, no row touched; ``ines push``: 1 also when no
+contact was pushed, every one ignored or failed).
 """
 
 from __future__ import annotations
@@ -69,6 +72,25 @@ def register(sub: SubParsers) -> None:
                        help="only these rows (repeatable; default: every FAILED row)")
     retry.set_defaults(handler=retry_command)
 
+    configure = commands.add_parser(
+        "configure", help="switch push, full sync and publishing; create the INES fields",
+        description="Switch an INES integration's features without the window (for cron "
+                    "users). Without an option, print its state.",
+        epilog="Exit status: 0 done, 1 failed (no such integration, or a problem left), 2 bad "
+               "usage.")
+    configure.add_argument("--integration", metavar="NAME", required=True)
+    configure.add_argument("--push", type=_on_off, metavar="on|off",
+                           help="\"Push contacts to this integration\" (off also turns full "
+                                "sync off)")
+    configure.add_argument("--full-sync", dest="full_sync", type=_on_off, metavar="on|off",
+                           help="\"Full sync of all contacts\" (on also turns push on)")
+    configure.add_argument("--published", type=_on_off, metavar="on|off",
+                           help="publish the integration (its runs and pushes) or not")
+    configure.add_argument("--create-fields", dest="create_fields", action="store_true",
+                           help="create the INES contact ID, client ID and stop-sync fields and "
+                                "map them")
+    configure.set_defaults(handler=configure_command)
+
     add_emulator_command(sub, "ines", _emulator_arguments, emulator)
 
 
@@ -88,6 +110,15 @@ def _positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive whole number")
     return value
+
+
+def _on_off(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("on", "yes", "true", "1"):
+        return True
+    if value in ("off", "no", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r}: say on or off")
 
 
 def _pick(name: str | None) -> tuple[Any, int]:
@@ -117,16 +148,28 @@ def _pick(name: str | None) -> tuple[Any, int]:
 def sync(args: argparse.Namespace, profile: Profile) -> int:
     """§3.14: full sync off → say so, 0; no session → 1, no row touched; after a run → 0."""
     from connectors.ines.connector import InesConnector, counts_of
-    from connectors.ines.mapping import full_sync_mode
+    from connectors.ines.mapping import FULL_SYNC_OFF, PUSH_LEAD, features, mode_problem
     from core.sync.lock import AlreadyRunning
     from core.sync.runner import run_sync
 
     integration, status = _pick(args.integration)
     if integration is None:
         return status
-    if not full_sync_mode(integration):
-        print(f"Full sync is off for the INES integration {integration.name!r} (or it is not "
-              "published): nothing to do.")
+    problem = mode_problem(integration)
+    if problem:
+        name = _quoted(integration.name)
+        if problem == FULL_SYNC_OFF:
+            print(f"Full sync is off for the INES integration {integration.name!r}: nothing to "
+                  f"do (`listbridge ines configure --integration {name} --full-sync on` turns "
+                  "it on).")
+            if integration.active and features(integration)[PUSH_LEAD]:
+                print("Push is on: contacts created or changed are pushed by the integration's "
+                      f"runs (`listbridge sync --integration {name}` or `listbridge sync "
+                      "--loop`).")
+        else:
+            print(f"The INES integration {integration.name!r} is not published: nothing to do "
+                  f"(`listbridge ines configure --integration {name} --published on` publishes "
+                  "it).")
         return EXIT_OK
     try:
         result = run_sync(integration, InesConnector(leads_per_run=args.leads), trigger="headless")
@@ -182,10 +225,18 @@ def push_command(args: argparse.Namespace, profile: Profile) -> int:
         print(f"listbridge: {not_started_message(exc)}", file=sys.stderr)
         return EXIT_FAILED
     for outcome in summary.outcomes:
-        print(f"{outcome.email or outcome.contact_id}: {outcome.status}: {outcome.message}")
+        line = f"{outcome.email or outcome.contact_id}: {outcome.status}: {outcome.message}"
+        print(line, file=sys.stdout if outcome.ok else sys.stderr)
+        for warning in outcome.warnings:
+            print(f"{outcome.email or outcome.contact_id}: warning: {warning}")
     if len(summary.outcomes) != 1:
         print(summary.message)
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    pushed = any(outcome.ok for outcome in summary.outcomes)
+    if not pushed:
+        print("listbridge: nothing was pushed to INES"
+              + (" (no contact to push)." if not summary.outcomes else
+                 ": every contact was ignored or failed (reasons above)."), file=sys.stderr)
+    return EXIT_FAILED if summary.failed or not pushed else EXIT_OK
 
 
 def journal_command(args: argparse.Namespace, profile: Profile) -> int:
@@ -216,6 +267,57 @@ def retry_command(args: argparse.Namespace, profile: Profile) -> int:
     count = retry_failed(integration, args.row)
     print(f"{count} failed row(s) back in the queue.")
     return EXIT_OK
+
+
+def configure_command(args: argparse.Namespace, profile: Profile) -> int:
+    """Switch push, full sync and publishing, create the special fields; print the state."""
+    from connectors.ines.connector import InesConnector, configuration_problems, set_up_mapping
+    from connectors.ines.mapping import FULL_SYNC, PUSH_LEAD, features, set_features
+    from core.integrations import update_integration
+
+    integration, status = _pick(args.integration)
+    if integration is None:
+        return status
+    push, full = args.push, args.full_sync
+    if push is False and full is True:
+        print("listbridge ines configure: full sync needs push: --push off and --full-sync on "
+              "cannot go together", file=sys.stderr)
+        return EXIT_USAGE
+    if args.create_fields:
+        created = set_up_mapping(integration)
+        print("INES fields: " + (f"created {', '.join(created)}; " if created else "")
+              + "contact ID, client ID and stop-sync fields mapped.")
+    if push is False and full is None and features(integration)[FULL_SYNC]:
+        full = False
+        print("Full sync turned off too: it needs push.")
+    if push is not None or full is not None:
+        set_features(integration, push_lead=push, full_sync=full)
+    if args.published is not None and bool(integration.active) != args.published:
+        from core.models.sync import Integration
+
+        integration = update_integration(Integration.get_by_id(integration.id), InesConnector(),
+                                         active=args.published)
+    from core.models.sync import Integration
+
+    integration = Integration.get_by_id(integration.id)
+    ticked = features(integration)
+    on = {True: "on", False: "off"}
+    print(f"INES integration {integration.name!r}: published {on[bool(integration.active)]}, "
+          f"push {on[ticked[PUSH_LEAD]]}, full sync {on[ticked[FULL_SYNC]]}.")
+    problems = configuration_problems(integration)
+    for problem in problems:
+        print(f"listbridge: {problem}", file=sys.stderr)
+    if problems and not args.create_fields:
+        print("listbridge: `listbridge ines configure --integration NAME --create-fields` creates "
+              "and maps the missing fields.".replace("NAME", _quoted(integration.name)),
+              file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def _quoted(name: str) -> str:
+    import shlex
+
+    return shlex.quote(name)
 
 
 # -- listbridge emulator ines ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from connectors.base import (
 from connectors.ines import queue
 from connectors.ines.catalogue import (
     LOOKUPS,
+    SPECIAL_LOCAL_FIELDS,
     InesConfig,
     InesField,
     cached_config,
@@ -33,15 +34,26 @@ from connectors.ines.catalogue import (
     store_config,
 )
 from connectors.ines.client import DEFAULT_API_URL, InesApi, make_client
-from connectors.ines.fullsync import RunCounts, RunStopped, run_full_sync
+from connectors.ines.fullsync import (
+    RunCounts,
+    RunStopped,
+    run_answered,
+    run_auto_push,
+    run_full_sync,
+)
 from connectors.ines.mapping import (
     FULL_SYNC,
+    MAPPING,
     PUSH_LEAD,
     MappingSettings,
+    auto_push_mode,
+    default_mapping,
     ensure_local_fields,
     full_sync_mode,
     leads_per_run,
+    local_field_exists,
     local_field_options,
+    save_mapping,
     settings_changed,
 )
 from connectors.ines.sync import FieldCheck, PushSummary, ineligible_reason, push_contacts
@@ -114,27 +126,61 @@ class InesConnector(BaseConnector):
         return [SyncStep(STEP_NAME, STEP_LABEL, run=self._run_step, direction="export")]
 
     def on_saved(self, integration: Integration) -> None:
+        """After ``core.integrations`` created or edited the integration (the window's dialog,
+        ``listbridge integration add/edit``): an integration without a saved mapping gets the
+        three special contact fields (both refs, stop-sync) and the default mapping, so that it
+        can sync without the mapping tab (§3.1, §3.2)."""
         drop_config(integration)  # new credentials or URL: read INES again (§3.1)
+        if MAPPING not in integration.settings:
+            set_up_mapping(integration)
         settings_changed()  # published or not: the record-change listener reads it again
 
     # -- the scheduled run (§3.14) --
 
     def _run_step(self, ctx: Any) -> None:
         integration = ctx.integration
-        if not full_sync_mode(integration):
-            return  # nothing to do, and nothing to say every few minutes
-        limit = self.leads_per_run or leads_per_run(integration)
+        if full_sync_mode(integration):
+            self._full_sync(ctx)
+        elif auto_push_mode(integration):
+            self._auto_push(ctx)
+        # else: nothing to do, and nothing to say every few minutes
+
+    @staticmethod
+    def _api(ctx: Any) -> InesApi:
         api = ctx.client if isinstance(ctx.client, InesApi) else None
         if api is None:
             api = make_client(ctx.settings, ctx.secrets)
             ctx.client = api
+        return api
+
+    def _full_sync(self, ctx: Any) -> None:
+        integration = ctx.integration
+        limit = self.leads_per_run or leads_per_run(integration)
         try:
-            counts = run_full_sync(integration, api, limit, run=ctx.run,
+            counts = run_full_sync(integration, self._api(ctx), limit, run=ctx.run,
                                    check_cancel=ctx.check_cancel)
         except RunStopped as stopped:
             _count(ctx, stopped.counts)
             raise stopped.error from None
         _count(ctx, counts)
+
+    def _auto_push(self, ctx: Any) -> None:
+        """Push-only mode: the contacts created or changed since the last run (§3.12)."""
+        integration = ctx.integration
+        if not has_auto_pushes(integration):
+            run_answered(integration.id)
+            return
+        try:
+            counts = run_auto_push(integration, self._api(ctx), run=ctx.run,
+                                   check_cancel=ctx.check_cancel,
+                                   progress=lambda done, total: ctx.progress(
+                                       done, total, "Pushing changed contacts to INES"))
+        except RunStopped as stopped:
+            _count_pushes(ctx, stopped.counts)
+            raise stopped.error from None
+        finally:
+            run_answered(integration.id)
+        _count_pushes(ctx, counts)
 
 
 def _count(ctx: Any, counts: RunCounts) -> None:
@@ -146,6 +192,20 @@ def _count(ctx: Any, counts: RunCounts) -> None:
                        ("enqueued", counts.enqueued)):
         if value:
             ctx.count(key, value)
+
+
+def _count_pushes(ctx: Any, counts: RunCounts) -> None:
+    ctx.cache["ines.counts"] = counts
+    for key, value in (("created", counts.created),
+                       ("updated", counts.updated - counts.created - counts.unchanged),
+                       ("unchanged", counts.unchanged), ("failed", counts.update_failed)):
+        if value:
+            ctx.count(key, value)
+
+
+def has_auto_pushes(integration: Integration) -> bool:
+    """Contacts wait for an automatic push (push-only mode)."""
+    return bool(queue.pending_rows(integration, "UPDATE", 1, source=queue.AUTO))
 
 
 def counts_of(result: Any) -> RunCounts:
@@ -208,6 +268,29 @@ def mapping_rows(integration: Integration, config: InesConfig | None = None) -> 
                                ines_field.suggested, field_choices(ines_field, config),
                                not ines_field.automatic))
     return rows
+
+
+def set_up_mapping(integration: Integration) -> list[str]:
+    """Create (or fix) the three special contact fields and map them: the default mapping when
+    none is saved, else the missing special rows of the saved one (rows mapped elsewhere are
+    kept). Returns the keys of the local fields that did not exist before."""
+    before = {key for key, _kind, _label in SPECIAL_LOCAL_FIELDS.values()
+              if local_field_exists(key)}
+    touched = ensure_local_fields()
+    fresh = Integration.get_by_id(integration.id)
+    settings = fresh.settings
+    if MAPPING in settings:
+        mapping = {k: v for k, v in dict(settings[MAPPING]).items() if v}
+        for key, (local, _kind, _label) in SPECIAL_LOCAL_FIELDS.items():
+            if not mapping.get(key) or not local_field_exists(mapping[key]):
+                mapping[key] = local
+    else:
+        mapping = default_mapping()
+    problems = save_mapping(fresh, mapping)
+    if problems:  # a field of the saved mapping no longer exists: keep the rest, say so
+        log.warning("[%s] mapping not saved: %s", integration.name, " ".join(problems))
+    integration.settings = Integration.get_by_id(integration.id).settings
+    return [f.key for f in touched if f.key not in before]
 
 
 def configuration_problems(integration: Integration) -> list[str]:

@@ -23,7 +23,12 @@ from connectors.base import ConfigurationError, ConnectorError, ItemError, Trans
 from connectors.ines import queue
 from connectors.ines.catalogue import COMPANY_PREFIX
 from connectors.ines.client import InesApi, is_run_wide
-from connectors.ines.mapping import DEFAULT_LEADS_PER_RUN, MappingSettings, full_sync_mode
+from connectors.ines.mapping import (
+    DEFAULT_LEADS_PER_RUN,
+    MappingSettings,
+    auto_push_mode,
+    full_sync_mode,
+)
 from connectors.ines.sync import (
     CONTACT_ATTRS,
     CREATED,
@@ -91,18 +96,7 @@ def run_full_sync(integration: Integration, api: InesApi, limit: int = DEFAULT_L
     TLS); rows not reached are not charged.
     """
     counts = RunCounts()
-    sync = ContactSync(integration, api, run)
-    problem = sync.configuration_problem()
-    if problem:
-        raise RunStopped(ConfigurationError(problem), counts)
-    try:
-        sync.prepare()
-    except Exception as exc:  # no session or no configuration: no row is touched
-        if not is_run_wide(exc) and not isinstance(exc, TransientError):
-            message = exc.admin_message if isinstance(exc, ConnectorError) else str(exc)
-            exc = TransientError(f"INES could not be read before the sync ({message}); the sync "
-                                 "will try again later.", str(exc))
-        raise RunStopped(exc, counts) from exc
+    sync = _open_sync(integration, api, run, counts)
     streak = _TransientStreak(counts)
     rows = queue.pending_rows(integration, UPDATE, limit)
     views = load_contacts(r.contact_id for r in rows)
@@ -118,6 +112,81 @@ def run_full_sync(integration: Integration, api: InesApi, limit: int = DEFAULT_L
         streak.after(_process_delete(sync, row, counts))
     if not queue.has_pending_updates(integration):
         counts.enqueued = initial_sync(integration, sync.mapping, sync.fields)
+    return counts
+
+
+def _open_sync(integration: Integration, api: InesApi, run: SyncRun | None,
+               counts: RunCounts) -> ContactSync:
+    """A ``ContactSync`` with its session open and ``GetSyncInfo`` read, before any row is
+    touched; ``RunStopped`` when nothing can sync (mapping, login, INES unreachable)."""
+    sync = ContactSync(integration, api, run)
+    problem = sync.configuration_problem()
+    if problem:
+        raise RunStopped(ConfigurationError(problem), counts)
+    try:
+        sync.prepare()
+    except Exception as exc:  # no session or no configuration: no row is touched
+        if not is_run_wide(exc) and not isinstance(exc, TransientError):
+            message = exc.admin_message if isinstance(exc, ConnectorError) else str(exc)
+            exc = TransientError(f"INES could not be read before the sync ({message}); the sync "
+                                 "will try again later.", str(exc))
+        raise RunStopped(exc, counts) from exc
+    return sync
+
+
+# -- automatic push, push-only mode (§3.12) ------------------------------------------------------------
+
+AUTO_PUSH_BATCH = 50
+DEFAULT_AUTO_PUSH_PER_RUN = 1000
+
+
+def auto_push_per_run(integration: Integration) -> int:
+    """The most automatic pushes one run sends (setting ``auto_push_per_run``, default 1000);
+    the rest go with the next run."""
+    value = integration.settings.get("auto_push_per_run")
+    try:
+        number = int(value) if value is not None and not isinstance(value, bool) else 0
+    except (TypeError, ValueError):
+        number = 0
+    return number if number > 0 else DEFAULT_AUTO_PUSH_PER_RUN
+
+
+def run_auto_push(integration: Integration, api: InesApi, run: SyncRun | None = None,
+                  check_cancel: Callable[[], None] | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  limit: int | None = None) -> RunCounts:
+    """Push the contacts the record-change listener queued in push-only mode (rows of source
+    ``auto``): create or update, no lead on update (not an explicit push, §3.12), each outcome
+    on the contact's history and its row in the journal.
+
+    Rows queued while the run goes on are sent by it too (up to ``limit``); a row that failed
+    is not tried again in the same run (its next attempt is the next run's, 3 at most). Raises
+    ``RunStopped`` like ``run_full_sync``.
+    """
+    counts = RunCounts()
+    limit = limit or auto_push_per_run(integration)
+    if not queue.pending_rows(integration, UPDATE, 1, source=queue.AUTO):
+        return counts  # nothing to push: no login, no call
+    sync = _open_sync(integration, api, run, counts)
+    streak = _TransientStreak(counts)
+    last_id = 0
+    while counts.update_total < limit:
+        rows = queue.pending_rows(integration, UPDATE, min(AUTO_PUSH_BATCH,
+                                                           limit - counts.update_total),
+                                  source=queue.AUTO, after_id=last_id)
+        if not rows:
+            break
+        views = load_contacts(r.contact_id for r in rows)
+        total = counts.update_total + queue.pending_count(integration, UPDATE, queue.AUTO,
+                                                          after_id=last_id)
+        for row in rows:
+            if check_cancel is not None:
+                check_cancel()
+            last_id = row.id
+            counts.update_total += 1
+            streak.after(_process_update(sync, row, counts, views.get(row.contact_id or 0)))
+            if progress is not None:
+                progress(counts.update_total, max(total, counts.update_total))
     return counts
 
 
@@ -150,14 +219,15 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
     if reason:  # left the sync since it was queued: no attempt, no call
         queue.fail(row, f"Not synchronised: {reason}", charged=False)
         counts.update_failed += 1
-        sync.record(Outcome(IGNORED, reason, contact.id, view.email, view.company_name))
+        sync.record(Outcome(IGNORED, reason, contact.id, view.email, view.company_name),
+                    source=row.source)
         return None
     if row.last_error == queue.CREATE_IN_FLIGHT and 0 in sync.refs(view):
         # The program stopped while INES was creating this contact: never create twice (D11).
         queue.fail(row, queue.OUTCOME_UNKNOWN, charged=False)
         counts.update_failed += 1
         sync.record(Outcome(FAILED, queue.OUTCOME_UNKNOWN, contact.id, view.email,
-                            view.company_name))
+                            view.company_name), source=row.source)
         return None
     creating = 0 in sync.refs(view)
     queue.charge(row, queue.CREATE_IN_FLIGHT if creating else queue.IN_FLIGHT)
@@ -183,14 +253,14 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
                           error=exc)
         if row.status == "FAILED" and not unknown:
             outcome.message += " Failed after 3 attempts: use Retry in the journal once fixed."
-        sync.record(outcome)
+        sync.record(outcome, source=row.source)
         return exc
     finally:
         sync.before_create = None
     with database_proxy.atomic():
         queue.succeed(row, " ".join(outcome.warnings) or None)
         queue.drop_pending_updates(sync.integration, contact.id, keep=row.id)
-        sync.record(outcome)
+        sync.record(outcome, source=row.source)
     counts.updated += 1
     counts.created += outcome.status == CREATED
     counts.unchanged += outcome.status == UNCHANGED
@@ -337,6 +407,13 @@ class _Listening:
     mapping: MappingSettings
     full: bool
     fields: FieldCheck
+    auto: bool = False  # push-only mode: changed contacts are pushed automatically
+
+    @property
+    def watched(self) -> frozenset[str]:
+        """The contact fields whose change makes an automatic push: what INES receives."""
+        local = {key for key in self.mapping.fields.values() if not key.startswith(COMPANY_PREFIX)}
+        return frozenset(local | AUTO_PUSH_FIELDS)
 
 
 class _ListenerCache:
@@ -358,7 +435,8 @@ class _ListenerCache:
             database = database_proxy.obj  # another profile opened: read it again
             if database is not self._database or time.monotonic() - self._read_at > self.TTL:
                 self._database = database
-                self._items = [_Listening(i, MappingSettings.of(i), full_sync_mode(i), FieldCheck())
+                self._items = [_Listening(i, MappingSettings.of(i), full_sync_mode(i), FieldCheck(),
+                                          auto_push_mode(i))
                                for i in Integration.select().where(Integration.type == TYPE_NAME)]
                 self._read_at = time.monotonic()
             return list(self._items)
@@ -402,7 +480,9 @@ def _on_change(state: _Listening, change: RecordChange) -> None:
             _queue_deletion(integration, mapping, fields, change)
         return
     company_changed = change.action == "updated" and "company" in change.changed_fields
-    if not (full or company_changed):
+    auto = state.auto and (change.action == "created" or company_changed
+                           or bool(change.changed_fields & state.watched))
+    if not (full or auto or company_changed):
         return
     contact = Contact.get_or_none(Contact.id == change.record_id)
     if contact is None:
@@ -410,7 +490,7 @@ def _on_change(state: _Listening, change: RecordChange) -> None:
     view = LocalContact(contact)
     if company_changed:
         _reset_refs(integration, mapping, fields, view)
-    if not full:
+    if not (full or auto):
         return
     stop = mapping.stop_sync
     reason = ineligible_reason(view.email, view.company_name, stop,
@@ -421,7 +501,62 @@ def _on_change(state: _Listening, change: RecordChange) -> None:
                                 email=view.email, level="info", kind="ines_unqueued",
                                 message=f"INES sync: removed from the queue. {reason}")
         return
-    queue.enqueue_update(integration, contact.id, view.email, view.company_name)
+    if full:
+        queue.enqueue_update(integration, contact.id, view.email, view.company_name)
+        return
+    queue.enqueue_update(integration, contact.id, view.email, view.company_name,
+                         source=queue.AUTO)
+    want_run(integration)
+
+
+# Besides the mapped fields, what INES receives of a contact (§3.6, §3.9).
+AUTO_PUSH_FIELDS = frozenset({"email", "company", "points", "do_not_contact"})
+
+# Called with an integration's id when contacts wait for an automatic push (the window asks its
+# scheduler for a run with the trigger ``record_change``). Called on the writer's thread: a hook
+# must only hand the id over (a signal, a flag), never run the sync itself.
+run_wanted_hooks: list[Callable[[int], None]] = []
+
+ASK_AGAIN_AFTER_S = 1.0  # a burst (an import) asks for one run, not one per contact
+_asked: dict[tuple[int, int], float] = {}
+_asked_lock = threading.Lock()
+
+
+def want_run(integration: Integration) -> bool:
+    """Ask for a run of this integration soon, for its automatic pushes; quick, never calls
+    INES. Its ``next_sync_at`` becomes now (unless already due), so the window's scheduler and
+    ``listbridge sync --loop`` start it at their next look (``run_wanted_hooks`` are told too).
+    A manual-only integration (no schedule) is not started: its pushes go with its next
+    Synchronize. Asks at most once a second per integration; returns whether it asked."""
+    if not integration.active or not integration.schedule_minutes:
+        return False
+    key = (id(database_proxy.obj), integration.id)
+    now = time.monotonic()
+    with _asked_lock:
+        if now - _asked.get(key, -1e9) < ASK_AGAIN_AFTER_S:
+            return False
+        _asked[key] = now
+    from core.clock import utcnow
+
+    due = utcnow()
+    (Integration.update(next_sync_at=due)
+     .where(Integration.id == integration.id, Integration.active == True,  # noqa: E712
+            Integration.next_sync_at.is_null() | (Integration.next_sync_at > due))
+     .execute())
+    for hook in list(run_wanted_hooks):
+        try:
+            hook(integration.id)
+        except Exception:  # the contact is queued; the schedule will send it
+            log.exception("An INES run request hook failed")
+    return True
+
+
+def run_answered(integration_id: int) -> None:
+    """A run of this integration sent its automatic pushes: the next change asks again at
+    once (the engine sets ``next_sync_at`` from the schedule when the run ends)."""
+    with _asked_lock:
+        for key in [k for k in _asked if k[1] == integration_id]:
+            del _asked[key]
 
 
 def _reset_refs(integration: Integration, mapping: MappingSettings, fields: FieldCheck,

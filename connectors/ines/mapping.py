@@ -186,6 +186,25 @@ def full_sync_mode(integration: Integration) -> bool:
     return bool(integration.active) and features(integration)[FULL_SYNC]
 
 
+def auto_push_mode(integration: Integration) -> bool:
+    """Published, "Push contacts to this integration" ticked and full sync off: contacts are
+    pushed automatically when created or changed (§3.12), by the integration's runs."""
+    ticked = features(integration)
+    return bool(integration.active) and ticked[PUSH_LEAD] and not ticked[FULL_SYNC]
+
+
+FULL_SYNC_OFF, NOT_PUBLISHED = "full_sync_off", "not_published"
+
+
+def mode_problem(integration: Integration) -> str | None:
+    """Why full sync does not run (``FULL_SYNC_OFF``, ``NOT_PUBLISHED``), or None."""
+    if not features(integration)[FULL_SYNC]:
+        return FULL_SYNC_OFF
+    if not integration.active:
+        return NOT_PUBLISHED
+    return None
+
+
 def _write(integration: Integration, settings: dict[str, Any]) -> None:
     integration.settings = settings
     Integration.update(settings_json=integration.settings_json).where(

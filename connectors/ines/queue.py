@@ -26,6 +26,9 @@ from core.models.ines import DELETE, DONE, FAILED, PENDING, UPDATE, InesSyncLog
 from core.models.sync import Integration
 
 MAX_ATTEMPTS = 3
+# ``source`` of the rows the record-change listener queues in push-only mode (full sync off,
+# push on): the contact is pushed automatically by the integration's next run (§3.12).
+AUTO = "auto"
 JOURNAL_SIZE = 200
 IN_FLIGHT = "Attempt in progress (if it stays so, the program stopped during it)."
 CREATE_IN_FLIGHT = ("Creating the client and contact in INES (if it stays so, the program stopped "
@@ -91,10 +94,26 @@ def drop_pending_updates(integration: Integration, contact_id: int,
     return int(query.execute())
 
 
-def pending_rows(integration: Integration, action: str, limit: int) -> list[InesSyncLog]:
-    return list(InesSyncLog.select().where(
+def pending_rows(integration: Integration, action: str, limit: int, source: str | None = None,
+                 after_id: int = 0) -> list[InesSyncLog]:
+    """The first ``limit`` PENDING rows of this action by id (of one ``source`` if given, with
+    an id above ``after_id``)."""
+    query = InesSyncLog.select().where(
         InesSyncLog.integration == integration, InesSyncLog.status == PENDING,
-        InesSyncLog.action == action).order_by(InesSyncLog.id).limit(limit))
+        InesSyncLog.action == action, InesSyncLog.id > after_id)
+    if source is not None:
+        query = query.where(InesSyncLog.source == source)
+    return list(query.order_by(InesSyncLog.id).limit(limit))
+
+
+def pending_count(integration: Integration, action: str, source: str | None = None,
+                  after_id: int = 0) -> int:
+    query = InesSyncLog.select().where(
+        InesSyncLog.integration == integration, InesSyncLog.status == PENDING,
+        InesSyncLog.action == action, InesSyncLog.id > after_id)
+    if source is not None:
+        query = query.where(InesSyncLog.source == source)
+    return int(query.count())
 
 
 def has_pending_updates(integration: Integration) -> bool:

@@ -493,8 +493,9 @@ class ContactSync:
         if ines_contact is None or ines_client is None:
             self.store_refs(view.contact.id, 0, 0)
             self._history(view.contact.id, view.email, "warning", "gone",
-                          f"The INES contact {contact_ref} or client {client_ref} is gone; its "
-                          "references were reset and a new client and contact will be created.")
+                          f"INES no longer has contact {contact_ref} or client {client_ref}: "
+                          "the INES references were reset and a new INES client and contact "
+                          "are created.")
             return None
         base.contact_ref, base.client_ref = contact_ref, client_ref
         changed = False
@@ -642,15 +643,29 @@ class ContactSync:
                             record_id=contact_id, email=email or "", level=level,
                             kind=f"ines_{kind}", message=redact(message))
 
-    def record(self, outcome: Outcome, push: bool = False) -> None:
-        """The outcome on the contact's history (every failure visible, D5)."""
+    def record(self, outcome: Outcome, push: bool = False, source: str = "") -> None:
+        """The outcome on the contact's history (every failure visible, D5), in words that say
+        what happened: "Push to INES failed: …", "INES sync: not sent. …".
+
+        ``push``: an explicit push; ``source`` ``auto``: an automatic push (push-only mode)."""
         level = {FAILED: "error", IGNORED: "info"}.get(outcome.status, "info")
-        prefix = "Push to INES: " if push else "INES sync: "
+        what = ("Push to INES" if push else
+                "Automatic push to INES" if source == queue.AUTO else "INES sync")
         self._history(outcome.contact_id, outcome.email, level, outcome.status,
-                      prefix + outcome.message)
+                      history_text(what, outcome.status, outcome.message))
         for warning in outcome.warnings:
             self._history(outcome.contact_id, outcome.email, "warning", "warning",
-                          prefix + warning)
+                          f"{what}: {warning}")
+
+
+def history_text(what: str, status: str, message: str) -> str:
+    """One history line: ``what`` (INES sync, Push to INES, …), what happened, then why."""
+    message = message.strip()
+    if status == FAILED:
+        return f"{what} failed: {message or 'no reason given (see the log).'}"
+    if status == IGNORED:
+        return f"{what}: not sent. {message}".rstrip()
+    return f"{what}: {message}"
 
 
 def _overlay(table: Iterable[tuple[str, str]], read: InesObject, changes: InesObject) -> InesObject:

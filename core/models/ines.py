@@ -23,7 +23,7 @@ from core.models.sync import Integration
 
 UPDATE, DELETE = "UPDATE", "DELETE"
 PENDING, DONE, FAILED = "PENDING", "DONE", "FAILED"
-SOURCES = ("event", "initial", "push")
+SOURCES = ("event", "initial", "push", "auto")  # auto: pushed on change, push-only mode
 
 
 class InesSyncLog(BaseModel):
@@ -40,7 +40,7 @@ class InesSyncLog(BaseModel):
     status = pw.CharField(max_length=8, default=PENDING)  # PENDING | DONE | FAILED
     counter = pw.IntegerField(default=0)  # attempts made
     last_error = pw.TextField(null=True)  # redacted
-    source = pw.CharField(max_length=8, default="event")  # event | initial | push
+    source = pw.CharField(max_length=8, default="event")  # event | initial | push | auto
 
     class Meta:
         table_name = "ines_sync_log"
