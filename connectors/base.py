@@ -48,7 +48,12 @@ class TlsError(ConfigurationError):
 
 
 class TransientError(ConnectorError):
-    """Timeout, 5xx, 429, dropped connection: try again later (``retry_after`` seconds if known)."""
+    """Timeout, 5xx, 429, dropped connection: try again later (``retry_after`` seconds if known).
+
+    Its ``admin_message`` is read after a sync (the run ends ``retrying``) and after Check
+    Connection alike, so it should say what happened without promising a retry; where the
+    wording differs, a session with ``connectors.http.CHECK_POLICY`` words it for the check
+    ("X could not be reached (...). Check the service URL and the network.")."""
 
     kind = "transient"
 
@@ -151,6 +156,23 @@ def validate_form(fields: Iterable[FormField], values: dict[str, Any]) -> dict[s
 API_URL_FIELD_KEY = "api_url"
 
 
+def check_api_url(value: Any) -> str | None:
+    """The ``validate`` of a service-URL field: why ListBridge would refuse to connect to this
+    address (``connectors.http.check_url``: https, or plain http to this computer only), or None.
+    Checked when the integration is saved, so that a wrong URL is said at once (inline in the
+    window's form, as an error of ``listbridge integration add``), not at the first sync."""
+    from connectors.http import check_url  # connectors.http imports this module
+
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        check_url(text)
+    except ConnectorError as exc:
+        return exc.admin_message
+    return None
+
+
 @dataclass(frozen=True)
 class Feature:
     """Something an admin switches on for one integration (stored in its settings)."""
@@ -215,8 +237,13 @@ class Connector(Protocol):
     type_name: str
     label: str
     default_api_url: str
-    default_schedule_minutes: int | None
     max_attempts: int
+
+    @property
+    def default_schedule_minutes(self) -> int | None:
+        """Minutes between scheduled syncs of a new integration; None: manual only. Read-only
+        here, so that a connector declaring an ``int`` (``= 10``) fits."""
+        ...
 
     def form_fields(self) -> list[FormField]:
         """The integration form, in display order (``api_url`` included, usually advanced)."""
@@ -230,7 +257,11 @@ class Connector(Protocol):
         ...
 
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, str]) -> CheckResult:
-        """Try the credentials without saving anything; never raises for a refused login."""
+        """Try the credentials without saving anything; never raises for a refused login.
+
+        Quick, because the admin waits for it: the HTTP session uses
+        ``connectors.http.CHECK_POLICY`` (one try, 5 s to connect, 15 s to answer), whose
+        messages suit a check (see ``connectors.http``)."""
         ...
 
     def remote_lists(self, integration: Integration, secrets: dict[str, str]) -> list[RemoteList]:
@@ -267,9 +298,11 @@ class BaseConnector:
         return [f.key for f in self.form_fields() if f.secret]
 
     def api_url_field(self) -> FormField:
+        """The Service URL field every connector offers (advanced); validated with
+        ``check_api_url``."""
         return FormField(API_URL_FIELD_KEY, "Service URL", kind="url", default=self.default_api_url,
                          help="The service's base URL; change it only for another region or an "
-                              "emulator.", advanced=True)
+                              "emulator.", advanced=True, validate=check_api_url)
 
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, str]) -> CheckResult:
         raise NotImplementedError

@@ -22,7 +22,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from connectors.base import API_URL_FIELD_KEY, Connector, FormField, get_connector
+from connectors.base import (
+    API_URL_FIELD_KEY,
+    Connector,
+    FormField,
+    all_connectors,
+    check_api_url,
+    get_connector,
+)
 from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile
 
@@ -60,38 +67,75 @@ def _register_integration(sub: argparse._SubParsersAction) -> None:  # type: ign
     commands = parser.add_subparsers(dest="integration_command", metavar="ACTION")
     parser.set_defaults(handler=_usage(parser))
 
+    connectors = all_connectors()
+    types = ", ".join(c.type_name for c in connectors) or "none registered"
     add = commands.add_parser(
         "add", help="add an integration",
-        description="Add an integration. Options are the integration form's fields, in lower "
-                    "case (every type accepts api_url). The password or key is never taken from "
-                    "the command line: it is read from standard input when that is not a "
-                    "terminal (one line per secret field, in form order), else asked for.",
-        epilog="Example: echo \"$PASSWORD\" | listbridge integration add --type dotmailer "
+        description=_paragraphs(
+            "Add an integration. Options are the integration form's fields, in lower case "
+            "(every type accepts api_url). The password or key is never taken from the command "
+            "line: it is read from standard input when that is not a terminal (one line per "
+            "secret field, in form order), else asked for."),
+        epilog=_option_keys(connectors) + "\n\n"
+               "Example: echo \"$PASSWORD\" | listbridge integration add --type dotmailer "
                "--name 'Dotmailer EU' --option username=apiuser-1@apiconnector.com\n"
                + EXIT_STATUS_TEXT,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add.add_argument("--type", required=True, dest="type_name", metavar="TYPE",
-                     help="the connector (dotmailer, ines, cleverreach)")
-    add.add_argument("--name", required=True, help="a name for the integration")
+                     help=f"the kind of service to connect: {types}")
+    add.add_argument("--name", required=True,
+                     help="a name for the integration, unique among the integrations (the "
+                          "other commands' --integration NAME)")
     add.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                     help="a form field's value (repeatable)")
-    add.add_argument("--owner", metavar="USERNAME", help="default owner of imported records")
+                     help="the value of one field of the integration form (repeatable; keys "
+                          "below); secrets are read from standard input instead")
+    add.add_argument("--owner", metavar="USERNAME",
+                     help="who manages the integration and owns the records it imports "
+                          "(default: the default user, as in the window)")
     add.add_argument("--schedule", type=int, metavar="MINUTES",
                      help="minutes between scheduled syncs (0: manual only; default: the "
                           "connector's)")
-    add.add_argument("--inactive", action="store_true", help="add it switched off")
+    add.add_argument("--inactive", action="store_true",
+                     help="add it switched off: no scheduled sync until it is switched on")
     add.add_argument("--check", action="store_true",
                      help="check the connection first; nothing is saved if it fails")
     add.set_defaults(handler=integration_add)
 
-    listing = commands.add_parser("list", help="list the integrations", epilog=EXIT_STATUS_TEXT)
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing = commands.add_parser(
+        "list", help="list the integrations",
+        description="List the integrations: type, whether active, schedule, last and next "
+                    "sync. Secrets are never shown.",
+        epilog=EXIT_STATUS_TEXT)
+    listing.add_argument("--json", action="store_true",
+                         help="print JSON, with the owner and the settings (secrets left out)")
     listing.set_defaults(handler=integration_list)
 
-    remove = commands.add_parser("remove", help="remove an integration and its keyring entries",
-                                 epilog=EXIT_STATUS_TEXT)
-    remove.add_argument("name", help="the integration's name")
+    remove = commands.add_parser(
+        "remove", help="remove an integration and its keyring entries",
+        description="Remove an integration: its settings, runs, queue and keyring entries. "
+                    "Refused while it is synchronising.",
+        epilog=EXIT_STATUS_TEXT)
+    remove.add_argument("name", help="the integration's name (as `integration list` shows it)")
     remove.set_defaults(handler=integration_remove)
+
+
+def _paragraphs(text: str) -> str:
+    """Wrap a description for a raw-formatted help (which keeps the epilog's lines as they are)."""
+    import textwrap
+
+    return textwrap.fill(text, width=78)
+
+
+def _option_keys(connectors: Sequence[Connector]) -> str:
+    """The ``--option`` keys of each registered type, for ``integration add --help``."""
+    lines = ["Option keys (--option KEY=VALUE) by type; * required:"]
+    for connector in connectors:
+        keys = [f"{f.key}{'*' if f.required else ''}" for f in connector.form_fields()
+                if not f.secret]
+        if API_URL_FIELD_KEY not in {f.key for f in connector.form_fields()}:
+            keys.append(API_URL_FIELD_KEY)
+        lines.append(f"  {connector.type_name}: {', '.join(keys)}")
+    return "\n".join(lines)
 
 
 def _usage(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace, Profile], int]:
@@ -150,18 +194,23 @@ def read_secret_values(fields: Sequence[FormField], values: dict[str, Any],
 def integration_add(args: argparse.Namespace, profile: Profile, stdin: IO[str] | None = None,
                     prompt: Callable[[str], str] | None = None) -> int:
     from connectors.base import ConfigurationError
-    from core.integrations import InvalidIntegration, create_integration
+    from core.integrations import InvalidIntegration, create_integration, find_integration
     from core.models.store import User
     from core.secrets import NoKeyringError
 
     try:
         connector = get_connector(args.type_name)
         values = parse_options(connector, args.option)
-        owner = None
+        owner = None  # create_integration's default: the default user, as in the window
         if args.owner:
             owner = User.get_or_none(User.username == args.owner)
             if owner is None:
                 raise UsageError(f"no user named {args.owner!r}")
+        url_problem = _unchecked_api_url(connector, values)
+        if url_problem:
+            raise UsageError(f"{API_URL_FIELD_KEY}: {url_problem}")
+        if find_integration(args.name or "") is not None:
+            return _name_taken(args.name)
         values.update(read_secret_values(connector.form_fields(), values, stdin, prompt))
     except (UsageError, ConfigurationError) as exc:
         print(f"listbridge integration add: {getattr(exc, 'admin_message', None) or exc}",
@@ -176,6 +225,8 @@ def integration_add(args: argparse.Namespace, profile: Profile, stdin: IO[str] |
         integration = create_integration(connector, args.name, values, owner=owner,
                                          active=not args.inactive, **schedule)
     except InvalidIntegration as exc:
+        if exc.name_taken and set(exc.errors) == {"name"}:
+            return _name_taken(args.name)
         for key, message in exc.errors.items():
             print(f"listbridge integration add: {key}: {message}", file=sys.stderr)
         return EXIT_USAGE
@@ -187,6 +238,26 @@ def integration_add(args: argparse.Namespace, profile: Profile, stdin: IO[str] |
     print(f"Integration {integration.name!r} ({connector.label}) added. "
           f"{backend_description()}.")
     return EXIT_OK
+
+
+def _name_taken(name: str) -> int:
+    """A name already in use: not a mistake in the command's usage, but a conflict (exit 1)."""
+    cleaned = name.strip()
+    print(f"listbridge integration add: an integration named {cleaned!r} already exists. "
+          f"Choose another --name, or remove it first (listbridge integration remove "
+          f"{cleaned!r}).", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _unchecked_api_url(connector: Connector, values: dict[str, Any]) -> str | None:
+    """Why ListBridge would refuse the given ``api_url``, when the connector's form does not
+    check it itself (a form without a Service URL field, or one without ``validate``)."""
+    if not values.get(API_URL_FIELD_KEY):
+        return None
+    field = next((f for f in connector.form_fields() if f.key == API_URL_FIELD_KEY), None)
+    if field is not None and field.validate is not None:
+        return None  # create_integration validates it with the form
+    return check_api_url(values[API_URL_FIELD_KEY])
 
 
 def _check(connector: Connector, values: dict[str, Any]) -> int:
@@ -266,15 +337,20 @@ def _register_sync(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
                     "synchronise each active integration when its schedule says so, until "
                     "stopped (Ctrl+C or SIGTERM).",
         epilog="Exit status: 0 every run succeeded (some records may be queued for retry), "
-               "1 a run failed, will retry, was cancelled or is already running elsewhere, "
+               "1 a run failed, will retry, was cancelled or is already running elsewhere, or "
+               "an integration's configuration lets nothing sync (the problems are printed), "
                "2 bad usage.")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--integration", metavar="NAME", help="only this integration")
-    which.add_argument("--all", action="store_true", help="every active integration (default)")
+    which.add_argument("--integration", metavar="NAME",
+                       help="only this integration (its name; active or not)")
+    which.add_argument("--all", action="store_true",
+                       help="every active integration, one after the other (the default)")
     parser.add_argument("--loop", action="store_true",
-                        help="keep running: synchronise integrations as they fall due")
+                        help="keep running: synchronise each active integration when its "
+                             "schedule says so, until Ctrl+C or SIGTERM")
     parser.add_argument("--wait", action="store_true",
-                        help="if a sync of the integration is running, wait for it to end")
+                        help="if a sync of the integration is running (here or on another "
+                             "computer), wait for it to end instead of failing")
     parser.add_argument("--tick", type=float, default=30.0, metavar="SECONDS",
                         help="with --loop: how often to look for due integrations (30)")
     parser.set_defaults(handler=sync)
@@ -318,6 +394,13 @@ def sync_one(integration: Any, wait: bool = False) -> int:
     except Exception as exc:
         print(f"{integration.name}: {getattr(exc, 'admin_message', exc)}", file=sys.stderr)
         return EXIT_FAILED
+    problems = configuration_problems(connector, integration)
+    if problems:
+        print(f"{integration.name}: not synchronised: its configuration lets nothing sync.",
+              file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAILED
     cancel = threading.Event()
     outcome: dict[str, Any] = {}
 
@@ -347,6 +430,24 @@ def sync_one(integration: Any, wait: bool = False) -> int:
     result: RunResult = outcome["result"]
     print_result(result)
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def configuration_problems(connector: Any, integration: Any) -> list[str]:
+    """Why nothing of this integration can sync, by the connector's own
+    ``configuration_problems(integration)`` (duck-typed, as the Integrations grid reads it);
+    [] when the connector has no such check, or when the check itself breaks (logged: the run
+    then says what is wrong)."""
+    import logging
+
+    check = getattr(connector, "configuration_problems", None)
+    if check is None:
+        return []
+    try:
+        return [str(problem) for problem in check(integration) or ()]
+    except Exception:
+        logging.getLogger("listbridge.cli").exception("configuration_problems failed for %s",
+                                                     integration.name)
+        return []
 
 
 def print_result(result: Any, out: IO[str] | None = None) -> None:

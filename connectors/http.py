@@ -25,6 +25,12 @@ call) where a service means something else. Timeouts and connection errors becom
 ``TransientError``; a certificate that does not verify is a ``TlsError``.
 
 Sleeping goes through ``sleep`` (and jitter through ``rand``) so tests never wait.
+
+Check Connection is quick: every connector's ``check_connection`` builds its session with
+``policy=CHECK_POLICY`` (one try, no retry, a 5 s connect and a 15 s read timeout; never widened
+by the integration's own timeouts). A session with that policy words its failures for a check
+("X could not be reached (...). Check the service URL and the network."), never "the sync will
+try again later", which only a sync's session says.
 """
 
 from __future__ import annotations
@@ -77,6 +83,9 @@ class HttpPolicy:
     retry_statuses: frozenset[int] = RETRY_STATUSES
     retry_methods: frozenset[str] = IDEMPOTENT_METHODS
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # True for Check Connection (``CHECK_POLICY``): failures are worded for a check the admin is
+    # waiting for ("check the service URL and the network"), not for a sync that tries again.
+    for_check: bool = False
 
     def with_settings(self, settings: dict[str, Any]) -> HttpPolicy:
         """This policy with ``connect_timeout``/``read_timeout`` taken from integration settings."""
@@ -86,6 +95,13 @@ class HttpPolicy:
         if settings.get("read_timeout") not in (None, ""):
             policy = replace(policy, read_timeout=float(settings["read_timeout"]))
         return policy
+
+
+# What every connector's ``check_connection`` uses (``make_session(..., policy=CHECK_POLICY)``, or
+# ``replace(CHECK_POLICY, ...)`` for a service's own headers): the admin is waiting for the answer,
+# so one try, short timeouts, and messages about the URL and the network rather than a later sync.
+CHECK_POLICY = HttpPolicy(connect_timeout=5.0, read_timeout=15.0, max_retries=0,
+                          max_inline_wait=0.0, for_check=True)
 
 
 # -- URL rules ---------------------------------------------------------------------------------------
@@ -158,7 +174,9 @@ def backoff_delay(policy: HttpPolicy, retry: int, rand: Callable[[], float]) -> 
 
 # -- errors ------------------------------------------------------------------------------------------
 
-def default_error_map(response: requests.Response, service: str = "The service") -> ConnectorError | None:
+def default_error_map(response: requests.Response, service: str = "The service", *,
+                      for_check: bool = False) -> ConnectorError | None:
+    """401, 429 and 5xx in the error taxonomy; ``for_check``: worded for Check Connection."""
     status = response.status_code
     detail = describe_response(response)
     if status == 401:
@@ -167,13 +185,16 @@ def default_error_map(response: requests.Response, service: str = "The service")
             "key) of the integration.", detail)
     if status == 429:
         wait = retry_after_seconds(response)
-        return RateLimited(
-            f"{service} asked ListBridge to slow down (HTTP 429); the sync will resume at the next "
-            "run.", detail, retry_after=wait)
+        then = (" Check the connection again in a minute." if for_check else
+                "; the sync will resume at the next run.")
+        return RateLimited(f"{service} asked ListBridge to slow down (HTTP 429){then}", detail,
+                           retry_after=wait)
     if status >= 500:
+        then = (". Check the connection again in a few minutes." if for_check else
+                "; the sync will try again later.")
         return TransientError(
-            f"{service} is not available at the moment (HTTP {status}); the sync will try again "
-            "later.", detail, retry_after=retry_after_seconds(response))
+            f"{service} is not available at the moment (HTTP {status}){then}", detail,
+            retry_after=retry_after_seconds(response))
     return None
 
 
@@ -228,7 +249,8 @@ class ServiceSession(requests.Session):
         self.sleep: Sleep = sleep or time.sleep
         self.rand: Callable[[], float] = rand or random.random
         self.service = service
-        self.error_map: ErrorMap = error_map or (lambda r: default_error_map(r, self.service))
+        self.error_map: ErrorMap = error_map or (
+            lambda r: default_error_map(r, self.service, for_check=self.policy.for_check))
         self.verify = True
         self.headers["User-Agent"] = USER_AGENT
         self.headers["Accept"] = "application/json"
@@ -308,22 +330,37 @@ class ServiceSession(requests.Session):
         self.sleep(delay)
 
     def _slow_down(self, response: requests.Response, wait: float) -> RateLimited:
+        then = (". Check the connection again then." if self.policy.for_check else
+                "; the sync stopped here and will resume at the next run.")
         return RateLimited(
-            f"{self.service} asked ListBridge to wait {wait:.0f} s before the next request; the "
-            "sync stopped here and will resume at the next run.", describe_response(response),
-            retry_after=wait)
+            f"{self.service} asked ListBridge to wait {wait:.0f} s before the next request{then}",
+            describe_response(response), retry_after=wait)
 
     def _connection_error(self, verb: str, url: str, exc: Exception) -> TransientError:
-        if isinstance(exc, requests.exceptions.Timeout):
-            what = "did not answer in time"
+        """A connection that failed, in words that fit what the admin is doing: a check (the
+        policy's ``for_check``) names the URL and the network; a sync says it tries again."""
+        never_sent = _never_sent(exc)
+        if self.policy.for_check:
+            if isinstance(exc, requests.exceptions.ConnectTimeout):
+                cause = f"no connection within {self.policy.connect_timeout:g} s"
+            elif isinstance(exc, requests.exceptions.Timeout):
+                cause = f"no answer within {self.policy.read_timeout:g} s"
+            elif never_sent:
+                cause = "the connection could not be opened"
+            else:
+                cause = "the connection was dropped"
+            message = (f"{self.service} could not be reached ({cause}). Check the service URL "
+                       "and the network.")
         else:
-            what = "could not be reached (the connection failed or was dropped)"
-        unknown = "" if verb in self.policy.retry_methods or _never_sent(exc) else (
-            " Whether it received the last request is unknown.")
-        error = TransientError(
-            f"{self.service} {what}; the sync will try again later.{unknown}",
-            redact(f"{verb} {url}: {type(exc).__name__}: {exc}"))
-        error.never_sent = _never_sent(exc)
+            if isinstance(exc, requests.exceptions.Timeout):
+                what = "did not answer in time"
+            else:
+                what = "could not be reached (the connection failed or was dropped)"
+            unknown = "" if verb in self.policy.retry_methods or never_sent else (
+                " Whether it received the last request is unknown.")
+            message = f"{self.service} {what}; the sync will try again later.{unknown}"
+        error = TransientError(message, redact(f"{verb} {url}: {type(exc).__name__}: {exc}"))
+        error.never_sent = never_sent
         return error
 
 

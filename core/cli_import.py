@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from core.clock import utcnow
 from core.paths import Profile
+from core.text import noun
 
 if TYPE_CHECKING:
     from core.importer import ImportReport
@@ -32,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("import", help="import contacts, leads or companies from a CSV file")
     parser.add_argument("file", help="the CSV file (UTF-8, UTF-8 with BOM or Windows-1252; "
                                      "comma, semicolon or tab separated)")
-    parser.add_argument("--kind", choices=tuple(KINDS), default="contacts")
+    parser.add_argument("--kind", choices=tuple(KINDS), default="contacts",
+                        help="what the rows are: contacts, leads or companies (contacts)")
     parser.add_argument("--list", dest="list_name", metavar="NAME",
                         help="also add the imported records to this static marketing list "
                              "(created if missing)")
@@ -84,10 +86,13 @@ def _summary(report: ImportReport, kind: str) -> str:
     if report.rejected:
         shown = report.rejected[:SHOWN_REJECTIONS]
         more = len(report.rejected) - len(shown)
-        lines.append("Rejected rows:" if not more else f"Rejected rows (the first {len(shown)}):")
+        lines.append(f"Rejected {noun(len(shown), 'row')}:" if not more
+                     else f"Rejected rows (the first {len(shown)}):")
         lines += [f"  line {row.line}: {row.reason}" for row in shown]
         if report.rejected_csv:
-            lines.append(f"All {len(report.rejected):,} rejected rows are in {report.rejected_csv}")
+            lines.append(f"The rejected row is in {report.rejected_csv}"
+                         if len(report.rejected) == 1 else
+                         f"All {len(report.rejected):,} rejected rows are in {report.rejected_csv}")
     if report.warnings:
         lines.append("Warnings:")
         lines += [f"  {warning}" for warning in report.warnings]

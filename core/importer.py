@@ -58,6 +58,7 @@ from core.models.store import (
     MarketingList,
 )
 from core.store import FieldInfo, InvalidEmail, default_owner, fields_for, validate_email
+from core.text import noun, plural
 
 BATCH_SIZE = 1000
 IN_CHUNK = 500  # values per IN (...): well under every database's parameter limit
@@ -300,8 +301,9 @@ class _Row:
 
 def _convert(plan: _Plan, line: int, record: list[str], warn: Callable[[str], None]) -> _Row:
     if len(record) > plan.width and any(cell.strip() for cell in record[plan.width:]):
-        raise _Rejected(f"The row has {len(record)} values but the header has {plan.width} "
-                        "columns; a value holding the delimiter probably lacks its quotes.")
+        raise _Rejected(f"The row has {plural(len(record), 'value')} but the header has "
+                        f"{plural(plan.width, 'column')}; a value holding the delimiter probably "
+                        "lacks its quotes.")
     row = _Row(line, "", {})
     for column in plan.columns:
         text = unescape_cell(record[column.index].strip()).strip() \
@@ -316,7 +318,7 @@ def _convert(plan: _Plan, line: int, record: list[str], warn: Callable[[str], No
                 raise _Rejected(f"Invalid email “{_short(text)}”: {exc}") from None
             continue
         if column.max_length and len(text) > column.max_length:
-            warn(f"Line {line}: {info.label} was cut to {column.max_length} characters "
+            warn(f"Line {line}: {info.label} was cut to {plural(column.max_length, 'character')} "
                  f"(it had {len(text):,}).")
             text = text[:column.max_length]
         try:
@@ -794,7 +796,8 @@ def import_csv(path: str | Path, entity: str, mapping: dict[str, str | None] | N
     if rejected.path is not None and report.rejected:
         report.rejected_csv = rejected.path
     if session.suppressed:
-        report.warnings.append(f"…and {session.suppressed:,} more warnings like these.")
+        report.warnings.append(f"…and {session.suppressed:,} more "
+                               f"{noun(session.suppressed, 'warning')} like these.")
     if report.rows_read == 0 and not report.cancelled:
         report.warnings.append("The file has no rows under its header.")
     if progress and not report.cancelled:

@@ -19,8 +19,10 @@ from typing import Any, Protocol
 from core import secrets as keyring_secrets
 from core.clock import utcnow
 from core.db import database_proxy
+from core.logs import redact
 from core.models.store import User
-from core.models.sync import Integration
+from core.models.sync import HistoryEvent, Integration
+from core.store import default_owner
 
 log = logging.getLogger("listbridge.integrations")
 
@@ -47,20 +49,27 @@ class FieldSpec(Protocol):
 
 
 class ConnectorSpec(Protocol):
-    """What core reads from a connector (``connectors.base.Connector``)."""
+    """What core reads from a connector (``connectors.base.Connector``); read-only, so that a
+    connector declaring ``default_schedule_minutes = 10`` (an ``int``) fits."""
 
-    type_name: str
-    default_schedule_minutes: int | None
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def default_schedule_minutes(self) -> int | None: ...
 
     def form_fields(self) -> list[Any]: ...
 
 
 class InvalidIntegration(ValueError):
-    """The form's values are not acceptable; ``errors`` maps field keys to messages."""
+    """The form's values are not acceptable; ``errors`` maps field keys to messages.
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    ``name_taken``: the ``name`` error is that another integration has the name (a conflict
+    with what is saved, not a mistake in the form: the command line exits 1, not 2)."""
+
+    def __init__(self, errors: dict[str, str], name_taken: bool = False) -> None:
         super().__init__(" ".join(errors.values()))
         self.errors = errors
+        self.name_taken = name_taken
 
 
 class IntegrationBusy(RuntimeError):
@@ -123,7 +132,8 @@ def _check_name(name: str, exclude_id: int | None = None) -> str:
     if exclude_id is not None:
         clash = clash.where(Integration.id != exclude_id)
     if clash.exists():
-        raise InvalidIntegration({"name": f"An integration named {cleaned!r} already exists."})
+        raise InvalidIntegration({"name": f"An integration named {cleaned!r} already exists."},
+                                 name_taken=True)
     return cleaned
 
 
@@ -135,21 +145,28 @@ def create_integration(connector: ConnectorSpec, name: str, values: dict[str, An
     """Validate the form's values, keep the secrets in the keyring and save the integration.
 
     Raises ``InvalidIntegration`` (errors by field) or ``core.secrets.NoKeyringError``; in both
-    cases nothing is saved. ``schedule_minutes`` defaults to the connector's schedule.
+    cases nothing is saved. ``owner`` defaults to the person at the desk
+    (``core.store.default_owner()``), as in the window's form; ``schedule_minutes`` to the
+    connector's schedule. The connector's ``on_saved(integration)``, if it has one, is called
+    once the integration is committed (see ``_saved``).
     """
     fields = list(connector.form_fields())
     errors = validate_values(fields, values)
+    name_taken = False
     try:
         cleaned = _check_name(name)
     except InvalidIntegration as exc:
         errors.update(exc.errors)
+        name_taken = exc.name_taken
     if errors:
-        raise InvalidIntegration(errors)
+        raise InvalidIntegration(errors, name_taken=name_taken)
     settings, secret_values = _split(fields, values)
     if secret_values:
         keyring_secrets.ensure_keyring()
     schedule = (connector.default_schedule_minutes if schedule_minutes is _KEEP
                 else schedule_minutes)
+    if owner is None:
+        owner = default_owner()
     reference = keyring_secrets.new_reference()
     settings[SECRET_NAMES_KEY] = sorted(secret_values)
     try:
@@ -179,11 +196,13 @@ def update_integration(integration: Integration, connector: ConnectorSpec, *,
     fields = list(connector.form_fields())
     errors: dict[str, str] = {}
     new_name = integration.name
+    name_taken = False
     if name is not None:
         try:
             new_name = _check_name(name, exclude_id=integration.id)
         except InvalidIntegration as exc:
             errors.update(exc.errors)
+            name_taken = exc.name_taken
     settings = integration.settings
     stored_names = list(settings.pop(SECRET_NAMES_KEY, []))
     secret_values: dict[str, str] = {}
@@ -201,7 +220,7 @@ def update_integration(integration: Integration, connector: ConnectorSpec, *,
                 settings.pop(key, None)
             settings.update(form_settings)
     if errors:
-        raise InvalidIntegration(errors)
+        raise InvalidIntegration(errors, name_taken=name_taken)
     if secret_values:
         keyring_secrets.ensure_keyring()
     with database_proxy.atomic():
@@ -302,6 +321,24 @@ def schedule_next(integration: Integration, after: timedelta | None = None) -> N
 
 
 def _saved(connector: ConnectorSpec, integration: Integration) -> None:
+    """Call the connector's ``on_saved(integration)`` (``connectors.base.BaseConnector``), if it
+    has one, once the save is committed: every path that saves an integration (the window's
+    dialogs, ``listbridge integration add``, a connector's own commands) goes through
+    ``create_integration``/``update_integration``, so the hook runs for each of them.
+
+    The save stands whatever the hook does: a hook that raises is logged and noted in the
+    integration's history, and the caller gets the saved integration (the connector finishes its
+    set-up at a later save or run; its ``configuration_problems`` say what is missing)."""
     hook = getattr(connector, "on_saved", None)
-    if hook is not None:
+    if hook is None:
+        return
+    try:
         hook(integration)
+    except Exception as exc:
+        log.exception("on_saved of %s failed for integration %r", connector.type_name,
+                      integration.name)
+        problem = getattr(exc, "admin_message", None) or redact(str(exc)) or type(exc).__name__
+        HistoryEvent.create(
+            integration=integration.id, entity="integration", level="error", kind="integration",
+            message=f"{integration.name} was saved, but finishing its set-up failed: {problem} "
+                    "The details are in the log.")

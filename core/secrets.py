@@ -13,6 +13,7 @@ import uuid
 import keyring
 import keyring.backend
 import keyring.errors
+from keyring.backends.chainer import ChainerBackend
 
 from core.logs import register_secret
 
@@ -38,13 +39,31 @@ def _is_secure(backend: keyring.backend.KeyringBackend) -> bool:
     return True
 
 
+# What the admin knows each keyring backend as, by the backend's module.
+_BACKEND_NAMES = {
+    "keyring.backends.SecretService": "GNOME Keyring / Secret Service",
+    "keyring.backends.libsecret": "GNOME Keyring / Secret Service",
+    "keyring.backends.kwallet": "KDE Wallet",
+    "keyring.backends.macOS": "macOS Keychain",
+    "keyring.backends.Windows": "Windows Credential Locker",
+}
+
+
+def _in_use(backend: keyring.backend.KeyringBackend) -> keyring.backend.KeyringBackend:
+    """The backend that will hold the password: a chain's first secure one (highest priority
+    first, as the chain tries them)."""
+    if isinstance(backend, ChainerBackend):
+        return next((b for b in getattr(backend, "backends", []) if _is_secure(b)), backend)
+    return backend
+
+
 def backend_description() -> str:
     """Where passwords will be kept, in words the admin understands (shown in dialogs)."""
     backend = keyring.get_keyring()
     if not _is_secure(backend):
         return "No secure keyring is available"
-    name = getattr(backend, "name", type(backend).__name__)
-    return f"Passwords are kept in the system keyring ({name})"
+    name = _BACKEND_NAMES.get(type(_in_use(backend)).__module__)
+    return f"Passwords are kept in {name}" if name else "Passwords are kept in the system keyring"
 
 
 def ensure_keyring() -> None:

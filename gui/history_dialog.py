@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from connectors.base import all_connectors
 from core.models.store import MODEL_FOR_KIND
 from core.sync.journal import HistoryRow, record_history
 from gui.rowmodel import ERROR_COLOUR, WARNING_COLOUR, RowColumn, RowTable, RowTableModel
@@ -26,9 +27,16 @@ from gui.sync_bridge import connector_for
 from gui.tablemodel import local_time
 from gui.workers import start_job
 
+# What the What column says for each kind of history line. The Integration column already names
+# the service, so a connector's own kinds ("ines_created") read without it ("Created").
 KIND_LABELS = {
     "sent": "Sent", "failed": "Failed", "retrying": "Will retry", "skipped": "Skipped",
     "queued": "Queued", "sync": "Synchronized", "queue": "In the queue",
+    "integration": "Set-up", "dotmailer": "Dotmailer", "dotmailer_skip": "Not sent",
+    "ines_created": "Created", "ines_updated": "Updated", "ines_unchanged": "Unchanged",
+    "ines_ignored": "Not sent", "ines_failed": "Failed", "ines_warning": "Warning",
+    "ines_gone": "Gone from INES", "ines_deleted": "No longer synced",
+    "ines_refs_reset": "Link reset", "ines_unqueued": "Taken off the queue",
 }
 
 
@@ -53,6 +61,18 @@ def load_history(entity: str, record_id: int) -> RecordHistory:
     return RecordHistory(title, record_history(entity, record_id, connector_for=connector_for))
 
 
+def kind_label(kind: str) -> str:
+    """The What column: a known kind's label, else the kind in words without the connector's
+    prefix ("dotmailer_book_gone" reads "Book gone")."""
+    if kind in KIND_LABELS:
+        return tr(KIND_LABELS[kind])
+    words = kind.replace("-", "_").split("_")
+    if len(words) > 1 and words[0] in {c.type_name for c in all_connectors()}:
+        words = words[1:]
+    text = " ".join(word for word in words if word)
+    return text[:1].upper() + text[1:] if text else ""
+
+
 def level_colour(row: HistoryRow) -> QColor | None:
     return {"error": ERROR_COLOUR, "warning": WARNING_COLOUR}.get(row.level)
 
@@ -61,8 +81,7 @@ def history_columns() -> list[RowColumn]:
     return [
         RowColumn(tr("When"), lambda r: local_time(r.at), 125),
         RowColumn(tr("Integration"), lambda r: r.integration, 150),
-        RowColumn(tr("What"), lambda r: tr(KIND_LABELS.get(r.kind, r.kind.capitalize())), 110,
-                  colour=level_colour),
+        RowColumn(tr("What"), lambda r: kind_label(r.kind), 130, colour=level_colour),
         RowColumn(tr("Details"), lambda r: r.message, 420, colour=level_colour),
     ]
 

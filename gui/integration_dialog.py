@@ -320,7 +320,9 @@ class IntegrationDialog(QDialog):
         self.check_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.check_result.setSizePolicy(QSizePolicy.Policy.Expanding,
                                         QSizePolicy.Policy.Preferred)
-        row.addWidget(self.check_button, 0, Qt.AlignmentFlag.AlignTop)
+        # Left-aligned: alone on its row (before any result), the button keeps its own size.
+        row.addWidget(self.check_button, 0,
+                      Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.check_busy, 0, Qt.AlignmentFlag.AlignVCenter)
         row.addWidget(self.check_result, 1)
         self.check_button.hide()
@@ -576,6 +578,18 @@ class IntegrationDialog(QDialog):
         self.check_result.style().unpolish(self.check_result)
         self.check_result.style().polish(self.check_result)
         self.check_result.show()
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        """Grow to the height the form needs at its width. Qt sizes a dialog by its layout's
+        minimum, which leaves out how tall wrapped messages get (inline errors, the check's
+        result): without this the rows under them are squeezed, the editors to a sliver."""
+        layout = self.layout()
+        layout.activate()
+        needed = (layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
+                  else layout.totalSizeHint().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _clear_check_result(self) -> None:
         self._check_generation += 1  # an answer still on its way is now about old values
@@ -615,6 +629,7 @@ class IntegrationDialog(QDialog):
         if "type" in errors and not message:
             summary = errors["type"]
         self.error.show_error(summary)
+        self.fit_height()
 
     def accept(self) -> None:
         if self._saving:
@@ -649,3 +664,4 @@ class IntegrationDialog(QDialog):
     def _save_failed(self, message: str, _trace: str) -> None:
         self._set_saving(False)
         self.error.show_error(self.tr("The integration could not be saved: {0}").format(message))
+        self.fit_height()

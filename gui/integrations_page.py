@@ -158,11 +158,13 @@ class IntegrationsModel(RowTableModel):
     def __init__(self, bridge: SyncBridge, parent: Any = None) -> None:
         self.bridge = bridge
         super().__init__([
-            RowColumn(tr("Name"), lambda r: r.name, 200),
-            RowColumn(tr("Type"), lambda r: r.type_label, 95),
-            RowColumn(tr("Status"), self.status_text, 225, colour=self.status_colour),
-            RowColumn(tr("Last sync"), lambda r: local_time(r.last_sync_at) or "—", 130),
-            RowColumn(tr("Next sync"), next_sync_text, 130),
+            # Name, Type and Status as wide as what they say; Last result gets the rest.
+            RowColumn(tr("Name"), lambda r: r.name, 200, fit=(140, 260)),
+            RowColumn(tr("Type"), lambda r: r.type_label, 95, fit=(80, 140)),
+            RowColumn(tr("Status"), self.status_text, 120, colour=self.status_colour,
+                      fit=(90, 320)),
+            RowColumn(tr("Last sync"), lambda r: local_time(r.last_sync_at) or "—", 125),
+            RowColumn(tr("Next sync"), next_sync_text, 125),
             RowColumn(tr("Last result"), result_text, 150, colour=result_colour),  # the rest
         ], parent)
 
@@ -387,9 +389,10 @@ class IntegrationsPage(QWidget):
     def status_text(self) -> str:
         total = self.model.rowCount()
         running = len(self.bridge.running_ids())
-        text = self.tr("Integrations: {0}").format(total)
+        text = (self.tr("1 integration") if total == 1
+                else self.tr("{0} integrations").format(total))
         if running:
-            text += self.tr(" ({0} synchronizing)").format(running)
+            text += self.tr(", {0} synchronizing").format(running)
         return text
 
     def name_of(self, integration_id: int) -> str:

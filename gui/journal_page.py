@@ -4,6 +4,10 @@ The Queue tab shows ``core.sync.journal.journal_rows`` (the 200 most recent rows
 filtered by integration, state and email; a FAILED row can be retried, or every failed row at once.
 The Runs tab lists the latest runs with their counts and errors. Both read on a worker thread and
 refresh while a sync runs (the bridge's signals) and every few seconds while shown.
+
+Not everything that ran leaves a queue row (a Dotmailer export queues only the contacts that
+failed; INES keeps a queue of its own, behind its "INES journal…" button): an empty queue says
+so and points at the Runs tab, which a visit opens first while the queue is empty.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -39,7 +44,7 @@ from gui.rowmodel import (
 )
 from gui.sync_bridge import SyncBridge, connector_for
 from gui.tablemodel import local_time
-from gui.widgets import EmptyState, SearchField, button, combo_select_data
+from gui.widgets import ActionRow, EmptyState, SearchField, button, combo_select_data
 from gui.workers import start_job
 
 REFRESH_MS = 5_000  # while shown: rows written by a headless run or the scheduler appear soon
@@ -103,6 +108,10 @@ def state_colour(row: JournalRow) -> QColor | None:
 
 
 def attempts_text(row: JournalRow) -> str:
+    """"2 of 3" while the limit matters (waiting, retrying, failed); a row that went through
+    only says how many tries it took."""
+    if row.state in (queue.DONE, queue.SKIPPED):
+        return str(row.attempts) if row.attempts else "—"
     return tr("{0} of {1}").format(row.attempts, row.max_attempts)
 
 
@@ -134,14 +143,28 @@ def action_text(row: JournalRow) -> str:
 def detail_text(row: JournalRow) -> str:
     """The selected row in a sentence, its error in full (the column shows its start)."""
     who = html.escape(row.email or label_text(row) or row.entity)
+    if row.state in (queue.DONE, queue.SKIPPED):
+        attempts = (tr("1 attempt") if row.attempts == 1 else
+                    tr("{0} attempts").format(row.attempts))
+    else:
+        attempts = tr("{0} of {1} attempts").format(row.attempts, row.max_attempts)
     text = tr("<b>{who}</b> — {action} for {integration}: {state} after {attempts} "
               "(last update {updated})").format(
         who=who, action=html.escape(action_text(row)), integration=html.escape(row.integration),
-        state=html.escape(tr(row.state_label).lower()), attempts=attempts_text(row),
+        state=html.escape(tr(row.state_label).lower()), attempts=attempts,
         updated=local_time(row.updated))
     if row.next_attempt_at is not None and row.state == queue.RETRYING:
         text += tr(", next try {0}").format(local_time(row.next_attempt_at))
     return text + (f".<br>{html.escape(row.last_error)}" if row.last_error else ".")
+
+
+def last_run_text(row: RunRow) -> str:
+    """The latest run in a line: "Last run: Dotmailer, 2026-11-23 11:57 — Succeeded: …"."""
+    text = tr("Last run: {integration}, {started} — {status}").format(
+        integration=row.integration, started=local_time(row.started_at),
+        status=tr(row.status_label))
+    detail = row.error or row.summary
+    return f"{text}: {detail}" if detail else text
 
 
 def queue_columns() -> list[RowColumn]:
@@ -201,7 +224,11 @@ class JournalPage(QWidget):
         self.tabs.setObjectName("journalTabs")
         self.tabs.addTab(self._build_queue_tab(), self.tr("Queue"))
         self.tabs.addTab(self._build_runs_tab(), self.tr("Runs"))
-        self.tabs.currentChanged.connect(lambda _i: self._update_actions())
+        self.tabs.currentChanged.connect(self._tab_changed)
+        # Until the admin picks a tab, each visit opens the one with something to show.
+        self._tab_picked = False
+        self._choose_tab = True
+        self.tabs.tabBar().tabBarClicked.connect(self._tab_clicked)
         layout.addWidget(self.tabs, 1)
 
         self.refresh_timer = QTimer(self)
@@ -246,14 +273,16 @@ class JournalPage(QWidget):
         bar.addWidget(self.email_filter)
         bar.addStretch(1)
         # Where an integration with a journal of its own adds its link ("INES journal…", gui/ines).
-        self.integration_actions = QHBoxLayout()
-        self.integration_actions.setObjectName("journalIntegrationActions")
-        bar.addLayout(self.integration_actions)
+        self.service_row = ActionRow("journalServiceActions", "journalIntegrationActions")
+        self.service_row.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
+        self.integration_actions = self.service_row.slot
+        bar.addWidget(self.service_row)
         return bar
 
     def _build_queue_tab(self) -> QWidget:
         tab = QWidget()
         tab.setObjectName("journalQueueTab")
+        self.queue_tab = tab
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(0, 8, 0, 0)
         actions = QHBoxLayout()
@@ -279,11 +308,17 @@ class JournalPage(QWidget):
         self.table = RowTable(self.queue_model, "journalTable")
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.table.doubleClicked.connect(lambda _index: self.show_history())
-        self.empty = EmptyState(
-            self.tr("Nothing in the journal yet"),
-            self.tr("The journal lists what every synchronization sent, what failed and what "
-                    "will be retried. It fills in once an integration runs."))
+        self.empty = EmptyState(self.tr("Nothing is waiting, failed or being retried"), "")
         self.empty.setObjectName("journalEmpty")
+        self.last_run = QLabel()
+        self.last_run.setObjectName("journalLastRun")
+        self.last_run.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.last_run.setWordWrap(True)
+        self.last_run.hide()
+        self.empty.layout().insertWidget(self.empty.layout().indexOf(self.empty.title) + 1,
+                                         self.last_run)
+        self.empty.add_button(self.tr("Show runs"), "showRunsButton", primary=True
+                              ).clicked.connect(self.show_runs)
         self.empty.add_button(self.tr("Go to Integrations"), "openIntegrationsButton"
                               ).clicked.connect(self.integrations_requested)
         self.stack = QStackedWidget()
@@ -304,6 +339,7 @@ class JournalPage(QWidget):
     def _build_runs_tab(self) -> QWidget:
         tab = QWidget()
         tab.setObjectName("journalRunsTab")
+        self.runs_tab = tab
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(0, 8, 0, 0)
         self.runs_table = RowTable(self.runs_model, "runsTable")
@@ -331,8 +367,15 @@ class JournalPage(QWidget):
             self._fill_integrations(data.integrations)
             self.table.set_rows_keeping_selection(data.rows)
             self.runs_table.set_rows_keeping_selection(data.runs)
-            filtered = self.current_filter() != JournalFilter()
+            wanted = self.current_filter()
+            filtered = wanted.state is not None or bool(wanted.email.strip())
             self.stack.setCurrentWidget(self.table if data.rows or filtered else self.empty)
+            self._explain_empty(data.runs)
+            if self._choose_tab and not self._again:
+                self._choose_tab = False
+                if not self._tab_picked:
+                    self.tabs.setCurrentWidget(
+                        self.runs_tab if data.runs and not data.rows else self.queue_tab)
             self._loaded = True
             self._update_actions()
             self.status_changed.emit()
@@ -363,6 +406,7 @@ class JournalPage(QWidget):
         return self._loaded and not self._loading
 
     def activate(self) -> None:
+        self._choose_tab = True
         if not self._loading:
             self.reload()
 
@@ -385,8 +429,40 @@ class JournalPage(QWidget):
             self.live_timer.start(LIVE_MS)
 
     def status_text(self) -> str:
+        """The count of what the tab shown lists."""
+        if self.tabs.currentWidget() is self.runs_tab:
+            count = self.runs_model.rowCount()
+            return self.tr("1 run") if count == 1 else self.tr("{0} runs").format(f"{count:,}")
         count = self.queue_model.rowCount()
-        return self.tr("Journal: {0} rows").format(f"{count:,}")
+        return (self.tr("1 row in the queue") if count == 1 else
+                self.tr("{0} rows in the queue").format(f"{count:,}"))
+
+    # -- tabs ----------------------------------------------------------------------------------
+
+    def _tab_clicked(self, index: int) -> None:
+        if index >= 0:
+            self._tab_picked = True
+
+    def _tab_changed(self, _index: int) -> None:
+        self._update_actions()
+        self.status_changed.emit()
+
+    def show_runs(self) -> None:
+        self._tab_picked = True
+        self.tabs.setCurrentWidget(self.runs_tab)
+
+    def _explain_empty(self, runs: list[RunRow]) -> None:
+        """The empty queue says what it means, and points at what did run."""
+        sentence = self.tr("The queue holds the changes still to be sent, those that failed and "
+                           "those waiting to be retried; it empties as they go through. What "
+                           "each synchronization did is on the Runs tab.")
+        if self.service_row.has_buttons():
+            sentence += " " + self.tr("A service that keeps a queue of its own shows it "
+                                      "through its button above.")
+        self.empty.sentence.setText(sentence)
+        self.last_run.setVisible(bool(runs))
+        if runs:
+            self.last_run.setText(last_run_text(runs[0]))
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ ERROR_COLOUR = QColor("#b3261e")
 WARNING_COLOUR = QColor("#8a5a00")
 MUTED_COLOUR = QColor("#8a8f98")
 SUCCESS_COLOUR = QColor("#2e7d32")
+LAST_COLUMN_ROOM = 160  # what the last column (an error, a result) keeps when others fit
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class RowColumn:
     width: int = 140
     right: bool = False  # numbers: aligned right
     colour: Callable[[Any], QColor | None] | None = None
+    #: (narrowest, widest): the column follows its text within these bounds each time the rows
+    #: change, until the admin sizes it by hand; None: ``width`` stays
+    fit: tuple[int, int] | None = None
 
 
 class RowTableModel(QAbstractTableModel):
@@ -136,6 +140,51 @@ class RowTable(QTableView):
         header.setStretchLastSection(True)
         for number, column in enumerate(model.columns()):
             self.setColumnWidth(number, column.width)
+        self._fitting = False
+        self._sized_by_hand: set[int] = set()
+        if any(column.fit for column in model.columns()):
+            model.modelReset.connect(self.fit_columns)
+            model.dataChanged.connect(lambda *_: self.fit_columns())
+            header.sectionResized.connect(self._section_resized)
+
+    def fit_columns(self) -> None:
+        """Size the ``fit`` columns to what they show now, within their bounds; when the view
+        is too narrow for all that, they give way in proportion (down to their narrowest, never
+        below their title) so that the last column, which takes the rest, keeps
+        ``LAST_COLUMN_ROOM``."""
+        columns = self.row_model().columns()
+        last = len(columns) - 1
+        bounds = {n: c.fit for n, c in enumerate(columns)
+                  if c.fit is not None and n != last and n not in self._sized_by_hand}
+        if not bounds:
+            return
+        header = self.horizontalHeader()
+        lowest = {n: max(low, header.sectionSizeHint(n)) for n, (low, _high) in bounds.items()}
+        wanted = {n: min(high, max(lowest[n], self.sizeHintForColumn(n)))
+                  for n, (_low, high) in bounds.items()}
+        others = sum(self.columnWidth(n) for n in range(last) if n not in bounds)
+        excess = sum(wanted.values()) - (self.viewport().width() - others - LAST_COLUMN_ROOM)
+        slack = {n: max(0, wanted[n] - lowest[n]) for n in wanted}
+        if excess > 0 and sum(slack.values()) > 0:
+            cut, total = min(excess, sum(slack.values())), sum(slack.values())
+            wanted = {n: width - cut * slack[n] // total for n, width in wanted.items()}
+        self._fitting = True
+        try:
+            for number, width in wanted.items():
+                self.setColumnWidth(number, width)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if any(column.fit for column in self.row_model().columns()):
+            self.fit_columns()
+
+    def _section_resized(self, number: int, _old: int, _new: int) -> None:
+        if not self._fitting and number != len(self.row_model().columns()) - 1 \
+                and self.horizontalHeader().sectionResizeMode(number) \
+                == QHeaderView.ResizeMode.Interactive and self.isVisible():
+            self._sized_by_hand.add(number)
 
     def row_model(self) -> RowTableModel:
         model = self.model()

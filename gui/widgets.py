@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from PySide6.QtCore import QDate, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QChildEvent, QDate, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 from gui.tablemodel import LazyTableModel
 
 SEARCH_DELAY_MS = 250
+SEARCH_WIDTH = 300  # what a search box asks for when there is room
+SEARCH_MIN_WIDTH = 160  # what it shrinks to in a crowded action bar
 
 
 def std_icon(name: str) -> QIcon:
@@ -34,7 +36,11 @@ def std_icon(name: str) -> QIcon:
 
 
 class SearchField(QLineEdit):
-    """A search box that reports what was typed once the admin pauses (``searched``)."""
+    """A search box that reports what was typed once the admin pauses (``searched``).
+
+    It asks for ``SEARCH_WIDTH`` but gives way down to ``SEARCH_MIN_WIDTH`` when the action bar
+    beside it is crowded, so that a page never pushes the window past its default size.
+    """
 
     searched = Signal(str)
 
@@ -43,7 +49,7 @@ class SearchField(QLineEdit):
         self.setObjectName("searchField")
         self.setPlaceholderText(placeholder)
         self.setClearButtonEnabled(True)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(SEARCH_MIN_WIDTH)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
@@ -51,9 +57,85 @@ class SearchField(QLineEdit):
         self.textChanged.connect(self._timer.start)
         self.returnPressed.connect(self._fire)
 
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), SEARCH_WIDTH), hint.height())
+
     def _fire(self) -> None:
         self._timer.stop()
         self.searched.emit(self.text())
+
+
+class _Slot(QHBoxLayout):
+    """The layout the services fill; tells its row each time its items change."""
+
+    def __init__(self, changed: Any) -> None:
+        super().__init__()
+        self._changed = changed
+
+    def invalidate(self) -> None:
+        super().invalidate()
+        self._changed()  # after an insertion: the row is shown with the button already in it
+
+
+class ActionRow(QWidget):
+    """A row of buttons that others fill (``slot``), hidden while none of them is to be shown.
+
+    The connected services put their buttons here and show or hide them as integrations come
+    and go; an empty row would still take a line of the page, so the row follows its buttons,
+    and gives a button restyled by a property the room its new look needs.
+    """
+
+    def __init__(self, object_name: str, slot_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self._ready = False
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(6)
+        self.slot = _Slot(self._follow)
+        self.slot.setObjectName(slot_name)
+        self.slot.setSpacing(6)
+        row.addLayout(self.slot)
+        row.addStretch(1)
+        self.setVisible(False)
+        self._ready = True
+
+    @staticmethod
+    def _wanted(widget: QWidget) -> bool:
+        """Shown, or about to be once the row is: not hidden on purpose."""
+        return not (widget.isHidden()
+                    and widget.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide))
+
+    def has_buttons(self) -> bool:
+        return any(self._wanted(child) for child in self.children()
+                   if isinstance(child, QWidget))
+
+    def childEvent(self, event: QChildEvent) -> None:
+        super().childEvent(event)
+        child = event.child()
+        if event.added() and isinstance(child, QWidget):
+            child.installEventFilter(self)  # shown or hidden later: the row follows
+        elif event.removed():
+            self._follow()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.ShowToParent, QEvent.Type.HideToParent):
+            self._follow()
+        elif kind in (QEvent.Type.DynamicPropertyChange, QEvent.Type.StyleChange) \
+                and isinstance(watched, QWidget):
+            # A button restyled by a property (``primary``) may need more room: re-polishing
+            # alone leaves the layout with the old size and the text cut off.
+            watched.updateGeometry()
+        return False
+
+    def _follow(self) -> None:
+        if not self._ready:
+            return
+        wanted = self.has_buttons()
+        if wanted != (not self.isHidden()):
+            self.setVisible(wanted)
 
 
 class EmptyState(QWidget):

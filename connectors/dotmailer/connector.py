@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from connectors.base import (
@@ -18,6 +19,7 @@ from connectors.base import (
 )
 from connectors.dotmailer import export, forms, sync
 from connectors.dotmailer.client import DISCOVERY_URL, DotmailerClient, with_policy
+from connectors.http import CHECK_POLICY, HttpPolicy
 from core.models.dotmailer import (
     EXPORT_DONE,
     EXPORT_QUEUED,
@@ -49,21 +51,23 @@ class DotmailerConnector(BaseConnector):
     def form_fields(self) -> list[FormField]:
         return forms.form_fields()
 
-    def client_for(self, settings: dict[str, Any], secrets: dict[str, str]) -> DotmailerClient:
+    def client_for(self, settings: dict[str, Any], secrets: dict[str, str],
+                   policy: HttpPolicy | None = None) -> DotmailerClient:
         return DotmailerClient(str(settings.get(forms.USERNAME) or ""),
                                secrets.get(forms.PASSWORD) or "",
                                str(settings.get(forms.API_URL) or DISCOVERY_URL),
-                               sleep=self.tuning.sleep)
+                               sleep=self.tuning.sleep, policy=policy)
 
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, str]) -> CheckResult:
         """Discovery plus a read on the account's own endpoint; the account's name and email, or
         the service's own message. Never raises for a refused login."""
         try:
-            client = self.client_for(settings, secrets)
+            # One quick try: a check answers in seconds, retries are for syncs.
+            client = self.client_for(settings, secrets, policy=CHECK_POLICY)
             _base, account = client.discover(force=True)
             client.probe()
         except ConnectorError as exc:
-            return CheckResult(False, exc.admin_message, exc.kind)
+            return CheckResult(False, _for_a_check(exc.admin_message), exc.kind)
         except Exception as exc:  # a bug: say so plainly, keep the trace in the log
             log.exception("Dotmailer connection check failed")
             return CheckResult(False, f"The check failed unexpectedly ({type(exc).__name__}); "
@@ -173,3 +177,12 @@ class DotmailerConnector(BaseConnector):
         if row.export_status == EXPORT_DONE and row.in_book:
             return QueueOutcome("done", f"Sent to the address book “{book.name}”.")
         return QueueOutcome("skipped", row.last_error or "Dotmailer did not take the contact.")
+
+
+def _for_a_check(message: str) -> str:
+    """The client words transient failures for syncs ("the sync will try again later"); a check
+    is not retried, so say what the admin can do instead."""
+    reworded = re.sub(r"[;.]\s*[Tt]he sync will (try again|resume)[^.]*\.", ".", message)
+    if reworded != message:
+        reworded += " Try again in a moment; if it persists, check the service URL and the network."
+    return reworded

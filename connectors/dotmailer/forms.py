@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.base import API_URL_FIELD_KEY, FormField
+from connectors.base import API_URL_FIELD_KEY, FormField, check_api_url
 from connectors.dotmailer.client import DISCOVERY_URL
 
 USERNAME = "username"
@@ -54,6 +54,7 @@ def form_fields() -> list[FormField]:
                   help="The API user's password: at least 8 characters with a digit or a "
                        "non-alphanumeric character. Kept in the system keyring."),
         FormField(API_URL, "Service URL", kind="url", default=DISCOVERY_URL, advanced=True,
+                  validate=check_api_url,
                   help="Where ListBridge asks for the account's region (r1 answers for every "
                        "region). Change it only for an emulator."),
         FormField(MAX_ACTIVE_IMPORTS, "Concurrent imports", kind="int",

@@ -148,28 +148,36 @@ def _pick(name: str | None) -> tuple[Any, int]:
 def sync(args: argparse.Namespace, profile: Profile) -> int:
     """§3.14: full sync off → say so, 0; no session → 1, no row touched; after a run → 0."""
     from connectors.ines.connector import InesConnector, counts_of
-    from connectors.ines.mapping import FULL_SYNC_OFF, PUSH_LEAD, features, mode_problem
+    from connectors.ines.mapping import (
+        FULL_SYNC_OFF,
+        NOT_PUBLISHED,
+        PUSH_LEAD,
+        features,
+        mode_problems,
+    )
     from core.sync.lock import AlreadyRunning
     from core.sync.runner import run_sync
 
     integration, status = _pick(args.integration)
     if integration is None:
         return status
-    problem = mode_problem(integration)
-    if problem:
+    problems = mode_problems(integration)
+    if problems:
         name = _quoted(integration.name)
-        if problem == FULL_SYNC_OFF:
-            print(f"Full sync is off for the INES integration {integration.name!r}: nothing to "
-                  f"do (`listbridge ines configure --integration {name} --full-sync on` turns "
-                  "it on).")
-            if integration.active and features(integration)[PUSH_LEAD]:
-                print("Push is on: contacts created or changed are pushed by the integration's "
-                      f"runs (`listbridge sync --integration {name}` or `listbridge sync "
-                      "--loop`).")
-        else:
-            print(f"The INES integration {integration.name!r} is not published: nothing to do "
-                  f"(`listbridge ines configure --integration {name} --published on` publishes "
-                  "it).")
+        fixes = []
+        if FULL_SYNC_OFF in problems:
+            fixes.append("--full-sync on")
+        if NOT_PUBLISHED in problems:
+            fixes.append("--published on")
+        what = {(FULL_SYNC_OFF,): "Full sync is off for the INES integration {0}",
+                (NOT_PUBLISHED,): "The INES integration {0} is not published",
+                (FULL_SYNC_OFF, NOT_PUBLISHED): "Full sync is off for the INES integration "
+                                                "{0}, and it is not published"}[tuple(problems)]
+        print(what.format(repr(integration.name)) + ": nothing to do (`listbridge ines configure "
+              f"--integration {name} {' '.join(fixes)}` changes that).")
+        if problems == [FULL_SYNC_OFF] and features(integration)[PUSH_LEAD]:
+            print("Push is on: contacts created or changed are pushed by the integration's "
+                  f"runs (`listbridge sync --integration {name}` or `listbridge sync --loop`).")
         return EXIT_OK
     try:
         result = run_sync(integration, InesConnector(leads_per_run=args.leads), trigger="headless")

@@ -19,6 +19,7 @@ wrappers of §1.5 (absent → ``[]``, one item → ``[x]``). Typed readers (``in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
@@ -36,9 +37,10 @@ from connectors.base import (
     ConnectorError,
     FatalError,
     ItemError,
+    RateLimited,
     TransientError,
 )
-from connectors.http import HttpPolicy, ServiceSession, check_url, make_session
+from connectors.http import CHECK_POLICY, HttpPolicy, ServiceSession, check_url, make_session
 from core.logs import redact, register_secret
 
 log = logging.getLogger("listbridge.ines.client")
@@ -408,7 +410,7 @@ class InesClient:
     def __init__(self, base_url: str, account: str, username: str, password: str, *,
                  namespace: str = DEFAULT_NAMESPACE, session: ServiceSession | None = None,
                  policy: HttpPolicy | None = None, not_found_fault_regex: str = "",
-                 update_client_service: str = ICM) -> None:
+                 update_client_service: str = ICM, fail_fast: bool = False) -> None:
         self.base_url = (base_url or DEFAULT_API_URL).strip().rstrip("/")
         check_url(self.base_url + "/")  # https only, plain http to loopback only (D3)
         self.account, self.username = account, username
@@ -421,6 +423,9 @@ class InesClient:
             service="INES CRM")
         self.not_found = re.compile(not_found_fault_regex) if not_found_fault_regex else None
         self.update_client_service = update_client_service
+        # "Test connection": INES unreachable while reading a WSDL ends the check at once,
+        # instead of trying the operation itself (with the default namespace) as a run does.
+        self.fail_fast = fail_fast
         self.calls = 0  # SOAP requests sent by this client, logins included
         self._services: dict[str, ServiceInfo] = {}
 
@@ -458,6 +463,12 @@ class InesClient:
             return parse_wsdl(response.content, self.default_namespace)
         except ConfigurationError:
             raise
+        except TransientError as exc:
+            if self.fail_fast:
+                raise _transport_error(exc, "the WSDL", False) from None
+            log.warning("The WSDL of INES service %s could not be read (%s); using the default "
+                        "namespace %s", service, redact(str(exc)), self.default_namespace)
+            return ServiceInfo(self.default_namespace)
         except (ConnectorError, ValueError, etree.XMLSyntaxError) as exc:
             log.warning("The WSDL of INES service %s could not be read (%s); using the default "
                         "namespace %s", service, redact(str(exc)), self.default_namespace)
@@ -863,19 +874,49 @@ def _users(result: Any, key: str) -> list[LookupItem]:
     return sorted(items, key=lambda i: (i.label.lower(), i.key))
 
 
+# "Test connection" tries once, briefly (a run keeps the integration's own timeouts).
+CHECK_CONNECT_TIMEOUT_S = 5.0
+CHECK_READ_TIMEOUT_S = 15.0
+UNREACHABLE_MESSAGE = "INES could not be reached: check the service URL and the network."
+
+
+def make_check_client(settings: dict[str, Any], secrets: dict[str, str]) -> InesApi:
+    """The client of "Test connection" (S2): one try, no retry, short timeouts; INES unreachable
+    while reading a WSDL ends the check at once (``fail_fast``). Only for the check: a run
+    keeps ``make_client``'s timeouts."""
+    policy = dataclasses.replace(CHECK_POLICY, connect_timeout=CHECK_CONNECT_TIMEOUT_S,
+                                 read_timeout=CHECK_READ_TIMEOUT_S)
+    return make_client(settings, secrets, policy=policy, fail_fast=True)
+
+
+def check_failure_message(exc: ConnectorError) -> str:
+    """What "Test connection" says about a failure: INES unreachable is worded as a check of
+    the URL and the network; other failures keep their own words."""
+    if isinstance(exc, TransientError) and not isinstance(exc, RateLimited):
+        cause = ("no answer within "
+                 f"{CHECK_READ_TIMEOUT_S:g} s" if isinstance(exc, InesTimeout) else
+                 "the connection could not be opened")
+        return f"{UNREACHABLE_MESSAGE[:-1]} ({cause})."
+    return exc.admin_message
+
+
 def make_client(settings: dict[str, Any], secrets: dict[str, str], *,
-                session: ServiceSession | None = None) -> InesApi:
-    """The client for an integration's settings and keyring secrets."""
+                session: ServiceSession | None = None, policy: HttpPolicy | None = None,
+                fail_fast: bool = False) -> InesApi:
+    """The client for an integration's settings and keyring secrets (``policy``: the check's
+    own timeouts, else the integration's, without retries: the client repeats by its rules)."""
     account = str(settings.get("account") or "").strip()
     username = str(settings.get("username") or "").strip()
     password = secrets.get("password") or ""
     if not (account and username and password):
         raise ConfigurationError(
             "The INES integration needs an account, a user and a password (Enable/Auth tab).")
-    policy = HttpPolicy(connect_timeout=10.0, read_timeout=60.0).with_settings(settings)
+    if policy is None:
+        policy = HttpPolicy(connect_timeout=10.0, read_timeout=60.0).with_settings(settings)
     return InesApi(
         str(settings.get("api_url") or DEFAULT_API_URL), account, username, password,
         namespace=str(settings.get("namespace") or DEFAULT_NAMESPACE), session=session,
         policy=replace(policy, max_retries=0),
         not_found_fault_regex=str(settings.get("not_found_fault_regex") or ""),
-        update_client_service=str(settings.get("update_client_service") or ICM))
+        update_client_service=str(settings.get("update_client_service") or ICM),
+        fail_fast=fail_fast)

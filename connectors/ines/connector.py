@@ -22,6 +22,7 @@ from connectors.base import (
 )
 from connectors.ines import queue
 from connectors.ines.catalogue import (
+    COMPANY_PREFIX,
     LOOKUPS,
     SPECIAL_LOCAL_FIELDS,
     InesConfig,
@@ -33,7 +34,13 @@ from connectors.ines.catalogue import (
     field_choices,
     store_config,
 )
-from connectors.ines.client import DEFAULT_API_URL, InesApi, make_client
+from connectors.ines.client import (
+    DEFAULT_API_URL,
+    InesApi,
+    check_failure_message,
+    make_check_client,
+    make_client,
+)
 from connectors.ines.fullsync import (
     RunCounts,
     RunStopped,
@@ -57,6 +64,7 @@ from connectors.ines.mapping import (
     settings_changed,
 )
 from connectors.ines.sync import FieldCheck, PushSummary, ineligible_reason, push_contacts
+from connectors.ines.values import ref_value
 from core.logs import redact
 from core.models.store import Contact, ListMember, MarketingList
 from core.models.sync import HistoryEvent, Integration
@@ -92,7 +100,9 @@ class InesConnector(BaseConnector):
     def features(self) -> list[Feature]:
         return [
             Feature(PUSH_LEAD, "Push contacts to this integration",
-                    help="Enables \"Push to INES\" on contacts and marketing lists."),
+                    help="Contacts created or changed (by hand, by an import or by another "
+                         "integration) are pushed by the integration's next run, and \"Push to "
+                         "INES\" on contacts and marketing lists pushes them at once."),
             Feature(FULL_SYNC, "Full sync of all contacts", implies=(PUSH_LEAD,),
                     help="Every contact with an email and a company is sent to INES, changes and "
                          "deletions included, by the scheduled sync (or `listbridge ines sync`)."),
@@ -106,15 +116,16 @@ class InesConnector(BaseConnector):
         return [(f.mapping_key, _row_label(f)) for f in catalogue(config) if f.offers_checkbox]
 
     def check_connection(self, settings: dict[str, Any], secrets: dict[str, str]) -> CheckResult:
-        """"Test connection" (S2): drop the cached session and log in."""
+        """"Test connection" (S2): drop the cached session and log in, once, with short
+        timeouts (an unreachable INES is reported in seconds, not after retries)."""
         try:
-            api = make_client(settings, secrets)
+            api = make_check_client(settings, secrets)
         except ConfigurationError as exc:
             return CheckResult(False, exc.admin_message, "configuration")
         try:
             return CheckResult(True, api.check_connection())
         except ConnectorError as exc:
-            return CheckResult(False, exc.admin_message, _check_kind(exc))
+            return CheckResult(False, check_failure_message(exc), _check_kind(exc))
         finally:
             api.close()
 
@@ -315,6 +326,67 @@ def why_not_synced(integration: Integration, contact: Contact) -> str | None:
     stop = MappingSettings.of(integration).stop_sync
     return ineligible_reason(view.email, view.company_name, stop,
                              view.value(stop) if stop else None, FieldCheck())
+
+
+# -- the INES references on a contact ---------------------------------------------------------------------
+
+REFERENCES_RESET_MESSAGE = (
+    "INES references reset by hand: the next push or sync creates a new INES client and contact "
+    "(the old ones stay in INES).")
+
+
+def reference_fields() -> dict[str, str]:
+    """The contact custom fields holding INES references, by key, with what they hold ("INES
+    contact ID", "INES client ID"): set by the sync, never typed (the contact dialog shows them
+    read-only)."""
+    from core.models.store import CustomField
+
+    wanted: dict[str, str] = {}
+    for integration in Integration.select().where(Integration.type == InesConnector.type_name):
+        mapping = MappingSettings.of(integration)
+        for key, what in ((mapping.contact_ref, "INES contact ID"),
+                          (mapping.client_ref, "INES client ID")):
+            if key and not key.startswith(COMPANY_PREFIX):
+                wanted.setdefault(key, what)
+    if not wanted:
+        return {}
+    existing = {f.key for f in CustomField.select(CustomField.key).where(
+        CustomField.entity == "contact", CustomField.key.in_(list(wanted)))}
+    return {key: what for key, what in wanted.items() if key in existing}
+
+
+def reset_references(contact_id: int) -> int:
+    """"Reset INES references": both refs of the contact to 0 for every INES integration, so
+    that the next push or sync creates a new INES client and contact (the admin forcing a
+    re-create). Written on the contact's history; queued in full-sync mode and pushed
+    automatically in push-only mode. Returns how many integrations had references."""
+    from connectors.ines.fullsync import on_record_change
+    from core.changes import RecordChange
+    from core.db import database_proxy
+    from core.store import custom_values, set_custom_values
+
+    contact = Contact.get_or_none(Contact.id == contact_id)
+    if contact is None:
+        return 0
+    fields = reference_fields()
+    values = custom_values("contact", contact.id)
+    held = {key for key in fields if ref_value(values.get(key)) != 0}
+    if not held:
+        return 0
+    touched = []
+    for integration in Integration.select().where(Integration.type == InesConnector.type_name):
+        mapping = MappingSettings.of(integration)
+        if {mapping.contact_ref, mapping.client_ref} & held:
+            touched.append(integration)
+    with database_proxy.atomic():
+        set_custom_values("contact", contact.id, {key: 0 for key in held})
+        for integration in touched:
+            HistoryEvent.create(integration=integration, entity="contact", record_id=contact.id,
+                                email=contact.email or "", level="info", kind="ines_refs_reset",
+                                message=REFERENCES_RESET_MESSAGE)
+    # As any change of the references: queued (full sync) or pushed automatically (push only).
+    on_record_change(RecordChange("contact", contact.id, "updated", frozenset(held)))
+    return len(touched)
 
 
 # -- "Push to INES" (§3.12) --------------------------------------------------------------------------------

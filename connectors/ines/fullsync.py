@@ -6,6 +6,11 @@ initial sync, and the record-change listener that fills the queue.
 PENDING DELETE rows, then the initial sync when no update is pending. ``on_record_change``
 (subscribed to ``core.changes``) queues edits and deletions in full-sync mode and resets the refs
 when the primary company changes or is deleted, in every mode.
+
+Push-only mode (published, push on, full sync off, §3.12): the listener records each eligible
+contact created or changed (a PENDING UPDATE row of source ``auto``, at most one per contact)
+and asks for a run (``want_run``: ``next_sync_at`` now, and ``run_wanted_hooks``), never calling
+INES itself; ``run_auto_push``, the run's step in that mode, pushes them (no lead on update).
 """
 
 from __future__ import annotations
@@ -518,7 +523,7 @@ AUTO_PUSH_FIELDS = frozenset({"email", "company", "points", "do_not_contact"})
 run_wanted_hooks: list[Callable[[int], None]] = []
 
 ASK_AGAIN_AFTER_S = 1.0  # a burst (an import) asks for one run, not one per contact
-_asked: dict[tuple[int, int], float] = {}
+_asked: dict[tuple[str, int], float] = {}  # (database file, integration id) → when
 _asked_lock = threading.Lock()
 
 
@@ -530,7 +535,7 @@ def want_run(integration: Integration) -> bool:
     Synchronize. Asks at most once a second per integration; returns whether it asked."""
     if not integration.active or not integration.schedule_minutes:
         return False
-    key = (id(database_proxy.obj), integration.id)
+    key = (str(getattr(database_proxy.obj, "database", "")), integration.id)
     now = time.monotonic()
     with _asked_lock:
         if now - _asked.get(key, -1e9) < ASK_AGAIN_AFTER_S:

@@ -196,13 +196,15 @@ def auto_push_mode(integration: Integration) -> bool:
 FULL_SYNC_OFF, NOT_PUBLISHED = "full_sync_off", "not_published"
 
 
-def mode_problem(integration: Integration) -> str | None:
-    """Why full sync does not run (``FULL_SYNC_OFF``, ``NOT_PUBLISHED``), or None."""
+def mode_problems(integration: Integration) -> list[str]:
+    """Why full sync does not run (``FULL_SYNC_OFF``, ``NOT_PUBLISHED``, or both); [] in
+    full-sync mode."""
+    problems = []
     if not features(integration)[FULL_SYNC]:
-        return FULL_SYNC_OFF
+        problems.append(FULL_SYNC_OFF)
     if not integration.active:
-        return NOT_PUBLISHED
-    return None
+        problems.append(NOT_PUBLISHED)
+    return problems
 
 
 def _write(integration: Integration, settings: dict[str, Any]) -> None:

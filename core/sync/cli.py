@@ -19,12 +19,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Show the sync journal: the latest queue rows of each integration (200 per "
                     "integration, newest first), or with --runs the latest runs.",
         epilog="Exit status: 0 shown, 1 failed (e.g. unknown integration), 2 bad usage.")
-    parser.add_argument("--integration", metavar="NAME", help="only this integration")
-    parser.add_argument("--state", choices=STATES, help="only rows in this state")
-    parser.add_argument("--email", help="only rows whose email contains this text")
-    parser.add_argument("--limit", type=int, default=200, help="rows per integration (200)")
-    parser.add_argument("--runs", action="store_true", help="list runs instead of queue rows")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--integration", metavar="NAME",
+                        help="only this integration (its name, as `listbridge integration list` "
+                             "shows it); default: every integration")
+    parser.add_argument("--state", choices=STATES, metavar="STATE",
+                        help=f"only queue rows in this state: {', '.join(STATES)} (not with "
+                             "--runs)")
+    parser.add_argument("--email", metavar="TEXT",
+                        help="only queue rows whose email address contains this text (not with "
+                             "--runs)")
+    parser.add_argument("--limit", type=int, default=200, metavar="N",
+                        help="at most N rows (or runs) per integration, newest first (200)")
+    parser.add_argument("--runs", action="store_true",
+                        help="list the latest runs (start, end, trigger, status, result) "
+                             "instead of queue rows")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON (every field, internal names) instead of a table")
     parser.set_defaults(handler=run)
 
 
@@ -45,12 +55,17 @@ def run(args: argparse.Namespace, profile: Profile) -> int:
         runs = run_rows(integration, limit=args.limit)
         if args.json:
             print(json.dumps([r.as_dict() for r in runs], indent=2))
-        else:
-            for run_row in runs:
-                ended = run_row.ended_at.strftime("%Y-%m-%d %H:%M:%S") if run_row.ended_at else "-"
-                print(f"{run_row.started_at:%Y-%m-%d %H:%M:%S}  {ended:19}  "
-                      f"{run_row.integration:20.20}  {run_row.trigger:13}  "
-                      f"{run_row.status_label:22}  {run_row.error}")
+            return EXIT_OK
+        if not runs:
+            print("No sync has run yet.")
+            return EXIT_OK
+        print(f"{'Started':19}  {'Ended':19}  {'Integration':20}  {'Trigger':13}  "
+              f"{'Status':22}  Result")
+        for run_row in runs:
+            ended = run_row.ended_at.strftime("%Y-%m-%d %H:%M:%S") if run_row.ended_at else "-"
+            print(f"{run_row.started_at:%Y-%m-%d %H:%M:%S}  {ended:19}  "
+                  f"{run_row.integration:20.20}  {run_row.trigger:13}  "
+                  f"{run_row.status_label:22}  {run_row.error or run_row.summary or '-'}")
         return EXIT_OK
     rows = journal_rows(integration, state=args.state, email=args.email, limit=args.limit)
     if args.json:

@@ -25,6 +25,7 @@ from typing import Any
 from core.models.sync import HistoryEvent, Integration, QueueItem, SyncRun
 from core.sync.queue import STATE_LABELS, STATES, action_label
 from core.sync.runner import RUN_STATUS_LABELS, summarize
+from core.text import plural
 
 log = logging.getLogger("listbridge.sync.journal")
 
@@ -205,7 +206,7 @@ def record_history(entity: str, record_id: int, limit: int = 500,
                  .order_by(QueueItem.updated.desc()).limit(limit)):
         label = STATE_LABELS.get(item.state, item.state)
         action = known.action_label(item.integration_id, item.action)
-        text = f"{action}: {label.lower()} after {item.attempts} attempt(s)"
+        text = f"{action}: {label.lower()} after {plural(item.attempts, 'attempt')}"
         if item.last_error:
             text += f". {item.last_error}"
         level = "error" if item.state == "failed" else "warning" if item.last_error else "info"

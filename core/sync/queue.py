@@ -34,6 +34,7 @@ from core.clock import utcnow
 from core.db import database_proxy
 from core.models.sync import HistoryEvent, Integration, QueueItem
 from core.sync.errors import admin_message_for, error_kind
+from core.text import plural
 
 if TYPE_CHECKING:
     from core.sync.context import SyncContext
@@ -260,7 +261,7 @@ def _failed(ctx: SyncContext, item: QueueItem, previous: str, exc: Exception,
     fail_attempt(item, message, policy=policy, retry_after=getattr(exc, "retry_after", None))
     ctx.count("failed" if item.state == FAILED else "retrying")
     level = "error" if item.state == FAILED else "warning"
-    suffix = (f" Failed after {item.attempts} attempts; use Retry once the cause is fixed."
+    suffix = (f" Failed after {plural(item.attempts, 'attempt')}; use Retry once the cause is fixed."
               if item.state == FAILED else "")
     _history(ctx, item, level, message + suffix, "failed" if item.state == FAILED else "retrying")
     if kind == "item":

@@ -38,6 +38,7 @@ from core.sync import queue
 from core.sync.context import ProgressCallback, SyncContext
 from core.sync.errors import admin_message_for, error_kind
 from core.sync.lock import LEASE_SECONDS, AlreadyRunning, Lease, acquire
+from core.text import noun
 
 log = logging.getLogger("listbridge.sync")
 
@@ -289,7 +290,11 @@ class _Run:
         if self.status == RETRYING:
             soon = timedelta(seconds=self.retry_after) if self.retry_after else \
                 self.options.retry_later
-            return min(scheduled, ended + max(soon, timedelta(seconds=30)))
+            scheduled = min(scheduled, ended + max(soon, timedelta(seconds=30)))
+        asked = current.next_sync_at
+        if asked is not None and self.ctx.run_started_at <= asked < scheduled:
+            # A record changed during the run and asked for a run soon: keep that request.
+            return asked
         return scheduled
 
 
@@ -304,22 +309,36 @@ class _QueueStep:
         queue.send_queue(ctx)
 
 
-# Count names as the steps write them (``ctx.count``) and as the admin reads them; a name not
-# listed reads with its underscores as spaces.
-_COUNT_WORDS = {"retrying": "to retry", "contacts_read": "contacts read",
-                "datafields": "data fields", "books_unlinked": "books unlinked",
-                "reconciled_books": "books reconciled", "removed_remotely": "removed remotely",
-                "to_new": "new", "of_updates": "updates due", "of_deletes": "deletions due"}
+# Count names as the steps write them (``ctx.count``) and as the admin reads them: one form for
+# participles ("sent", "to retry"), (singular, plural) for nouns, so that one count reads "1 book"
+# and not "1 books". A name not listed reads with its underscores as spaces, whatever the count.
+COUNT_WORDS: dict[str, str | tuple[str, str]] = {
+    "retrying": "to retry", "removed_remotely": "removed remotely", "to_new": "new",
+    "contacts_read": ("contact read", "contacts read"),
+    "datafields": ("data field", "data fields"),
+    "books": ("book", "books"),
+    "books_unlinked": ("book unlinked", "books unlinked"),
+    "reconciled_books": ("book reconciled", "books reconciled"),
+    "campaigns": ("campaign", "campaigns"),
+    "summaries": ("summary", "summaries"),
+    "activities": ("activity", "activities"),
+    "faults": ("fault", "faults"),
+    "of_updates": ("update due", "updates due"),
+    "of_deletes": ("deletion due", "deletions due"),
+}
 
 
-def count_words(key: str) -> str:
-    """``contacts_read`` reads "contacts read"."""
-    return _COUNT_WORDS.get(key, key.replace("_", " "))
+def count_words(key: str, n: int = 2) -> str:
+    """How ``n`` of ``key`` read: ``contacts_read`` is "contacts read", one of it "contact read"."""
+    words = COUNT_WORDS.get(key, key.replace("_", " "))
+    if isinstance(words, str):
+        return words
+    return noun(n, *words)
 
 
 def describe_counts(numbers: dict[str, int]) -> str:
     """``3 created, 2 sent`` (zero counts left out; "" when nothing was counted)."""
-    return ", ".join(f"{n} {count_words(key)}" for key, n in numbers.items() if n)
+    return ", ".join(f"{n} {count_words(key, n)}" for key, n in numbers.items() if n)
 
 
 def step_label(name: str, labels: Mapping[str, str] | None = None) -> str:

@@ -14,14 +14,22 @@ A push runs on a worker thread and ends with ``PushResultDialog``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialogButtonBox, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QDialogButtonBox,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
 from core.models.sync import Integration
 from gui.ines.push import PushReport, PushResultDialog, PushTarget, push_now
@@ -91,8 +99,24 @@ class TargetButton(QPushButton):
             menu.popup(self.mapToGlobal(self.rect().bottomLeft()))
 
 
+RUN_QUIET_MS = 1000  # an automatic push's run starts this long after the last change...
+RUN_MAX_WAIT_MS = 10_000  # ...or this long after the first one of a longer burst
+
+
+def _holds_reference(dialog: Any) -> bool:
+    for editor in dialog.ines_reference_editors.values():
+        text = editor.text().strip() if isinstance(editor, QLineEdit) else ""
+        try:
+            if text and float(text) != 0:
+                return True
+        except ValueError:
+            return True
+    return False
+
+
 class InesActions(QObject):
     targets_changed = Signal()
+    run_wanted_signal = Signal(int)  # emitted from any thread (connectors.ines.fullsync hook)
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -102,6 +126,9 @@ class InesActions(QObject):
         self.pushable: list[PushTarget] = []
         self._reading = False
         self._again = False
+        self._run_timers: dict[int, QTimer] = {}
+        self._first_wanted: dict[int, float] = {}
+        self.run_wanted_signal.connect(self.run_wanted, Qt.ConnectionType.QueuedConnection)
         self._hook_contacts()
         self._hook_journal()
         window.lists.list_page.list_shown.connect(self._list_shown)
@@ -191,9 +218,13 @@ class InesActions(QObject):
         return dialog
 
     def extend_record_dialog(self, dialog: Any) -> None:
-        """The dialog of a saved contact gets "Push to INES" (its "History…" shows the
-        outcome of every push)."""
-        if getattr(dialog, "entity", "") != "contact" or not getattr(dialog, "record_id", None):
+        """The contact dialog: the INES reference fields are read-only (set by the sync) and
+        left out of what it saves; a saved contact gets "Push to INES" (its "History…" shows
+        the outcome of every push) and "Reset INES references"."""
+        if getattr(dialog, "entity", "") != "contact":
+            return
+        self._lock_references(dialog)
+        if not getattr(dialog, "record_id", None):
             return
         buttons: QDialogButtonBox = dialog.buttons
         push = TargetButton(self, self.tr("Push to INES"), "pushToInesButton",
@@ -202,6 +233,88 @@ class InesActions(QObject):
                                 "first to send your changes)"))
         buttons.addButton(push, QDialogButtonBox.ButtonRole.ActionRole)
         push.update_targets()
+        if dialog.ines_reference_editors:
+            reset = QPushButton(self.tr("Reset INES references…"))
+            reset.setObjectName("resetInesReferencesButton")
+            reset.setAutoDefault(False)
+            reset.setToolTip(self.tr("Set the INES contact and client IDs back to 0, so that the "
+                                     "next push or sync creates a new client and contact in INES "
+                                     "(the old ones stay in INES)"))
+            reset.setEnabled(_holds_reference(dialog))
+            reset.clicked.connect(lambda: self.reset_references(dialog))
+            buttons.addButton(reset, QDialogButtonBox.ButtonRole.ActionRole)
+            dialog.ines_reset_button = reset
+
+    def _lock_references(self, dialog: Any) -> None:
+        """The reference fields: shown, read-only, with why; not saved by the dialog, so that a
+        dialog left open while a sync stores new references cannot put the old ones back."""
+        from connectors.ines.connector import reference_fields
+
+        dialog.ines_reference_editors = {}
+        editors = getattr(dialog, "custom_editors", {})
+        for key, what in reference_fields().items():
+            if key not in editors:
+                continue
+            _info, editor = editors.pop(key)
+            if hasattr(editor, "setReadOnly"):
+                editor.setReadOnly(True)
+            else:
+                editor.setEnabled(False)
+            editor.setToolTip(self.tr("{0}: set by the INES sync, not by hand. To have INES "
+                                      "create a new client and contact, use “Reset INES "
+                                      "references”.").format(self.tr(what)))
+            editor.setProperty("inesReference", True)
+            dialog.ines_reference_editors[key] = editor
+
+    def reset_references(self, dialog: Any, ask: bool = True) -> int:
+        """"Reset INES references" on a saved contact (after a confirmation); returns how many
+        INES integrations had references."""
+        from connectors.ines.connector import reset_references
+
+        if ask:
+            answer = QMessageBox.question(
+                dialog, self.tr("Reset INES references"),
+                self.tr("Set this contact's INES contact and client IDs back to 0?\n\nThe next "
+                        "push or sync creates a new client and contact in INES; the old ones "
+                        "stay there."),
+                QMessageBox.StandardButton.Reset | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Reset:
+                return 0
+        done = reset_references(int(dialog.record_id))
+        for editor in dialog.ines_reference_editors.values():
+            if isinstance(editor, QLineEdit):
+                editor.setText("0")
+        button = getattr(dialog, "ines_reset_button", None)
+        if button is not None:
+            button.setEnabled(False)
+        self._message(self.tr("INES references reset: the next push or sync creates a new "
+                              "client and contact in INES.") if done else
+                      self.tr("This contact had no INES references."))
+        return done
+
+    # -- automatic push (push-only mode) ----------------------------------------------------------
+
+    def run_wanted(self, integration_id: int) -> None:
+        """Contacts wait for an automatic push: ask the scheduler for a run (trigger
+        ``record_change``) once the burst is over (1 s without another request, 10 s at
+        most), rather than once per contact."""
+        timer = self._run_timers.get(integration_id)
+        if timer is None:
+            timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.timeout.connect(lambda i=integration_id: self._request_run(i))
+            self._run_timers[integration_id] = timer
+            self._first_wanted[integration_id] = time.monotonic()
+        first = self._first_wanted.setdefault(integration_id, time.monotonic())
+        waited_ms = int((time.monotonic() - first) * 1000)
+        timer.start(max(0, min(RUN_QUIET_MS, RUN_MAX_WAIT_MS - waited_ms)))
+
+    def _request_run(self, integration_id: int) -> None:
+        self._first_wanted.pop(integration_id, None)
+        bridge = getattr(self.window, "sync_bridge", None)
+        if bridge is not None:
+            bridge.request_run(integration_id, "record_change")
 
     # -- marketing lists -----------------------------------------------------------------------
 

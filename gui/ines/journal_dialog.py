@@ -85,6 +85,10 @@ def source_text(row: JournalRow) -> str:
 
 
 def attempts_text(row: JournalRow) -> str:
+    """"2 of 3" while the limit matters (a row waiting or failed); a DONE row only says how many
+    tries it took."""
+    if row.status == DONE:
+        return str(row.attempts) if row.attempts else "—"
     return tr("{0} of {1}").format(row.attempts, MAX_ATTEMPTS)
 
 
@@ -92,13 +96,14 @@ def journal_columns() -> list[RowColumn]:
     return [
         RowColumn(tr("Date added"), lambda r: local_time(r.date_added), 122),
         RowColumn(tr("Action"), lambda r: r.action, 68),
-        RowColumn(tr("Email"), lambda r: r.email, 180),
-        RowColumn(tr("Company"), lambda r: r.company, 120),
+        # Email and Company as wide as they need; Last error (often empty) gets the rest.
+        RowColumn(tr("Email"), lambda r: r.email, 220, fit=(180, 280)),
+        RowColumn(tr("Company"), lambda r: r.company, 140, fit=(100, 180)),
         RowColumn(tr("Status"), lambda r: r.status, 72, colour=status_colour),
         RowColumn(tr("Attempts"), attempts_text, 78, right=True),
         RowColumn(tr("Last update"), lambda r: local_time(r.date_last_update), 122),
         RowColumn(tr("Source"), source_text, 80),
-        RowColumn(tr("Last error"), lambda r: r.last_error, 200, colour=status_colour),
+        RowColumn(tr("Last error"), lambda r: r.last_error, 120, colour=status_colour),
     ]
 
 
@@ -253,9 +258,8 @@ class InesJournalDialog(QDialog):
             "Select a row to read its last error in full."))
 
     def _describe(self, row: JournalRow) -> str:
-        text = self.tr("{0} {1} ({2}), {3}, attempts {4} of {5}.").format(
-            row.action, row.email or "—", row.company or "—", row.status, row.attempts,
-            MAX_ATTEMPTS)
+        text = self.tr("{0} {1} ({2}), {3}, attempts: {4}.").format(
+            row.action, row.email or "—", row.company or "—", row.status, attempts_text(row))
         if row.action == "DELETE" and row.ines_contact_ref:
             text += " " + self.tr("INES contact {0}.").format(row.ines_contact_ref)
         if row.last_error:

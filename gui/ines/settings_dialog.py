@@ -437,8 +437,11 @@ class InesSettingsDialog(QDialog):
         self.push_check.toggled.connect(lambda _on: self._update_setup())
         layout.addWidget(self.push_check)
         layout.addWidget(self._help("pushHelp", self.tr(
-            "Adds “Push to INES” to contacts and to marketing lists of contacts: the contact is "
-            "created or updated in INES at once, with an INES lead. Ticked by the full sync.")))
+            "Contacts created or changed (by hand, by an import or by another integration) "
+            "are pushed to INES by the integration's next run, which starts at once unless the "
+            "schedule is manual only. Also adds “Push to INES” to contacts and to marketing lists "
+            "of contacts: created or updated in INES at once, with an INES lead. Ticked by the "
+            "full sync.")))
         self.full_check = QCheckBox(self.tr("Full sync of all contacts"))
         self.full_check.setObjectName("feature_full_sync")
         self.full_check.toggled.connect(self._full_toggled)

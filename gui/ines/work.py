@@ -30,7 +30,11 @@ from connectors.ines.catalogue import (
     fetch_config,
     store_config,
 )
-from connectors.ines.client import LoginRefused, make_client
+from connectors.ines.client import (
+    LoginRefused,
+    check_failure_message,
+    make_check_client,
+)
 from connectors.ines.mapping import (
     DEFAULT_LEADS_PER_RUN,
     FULL_SYNC,
@@ -136,7 +140,7 @@ def try_connection(settings: dict[str, Any], secrets: dict[str, str],
     if opening and integration is not None:
         drop_config(integration)
     try:
-        api = make_client(settings, _secrets_for(integration_id, secrets))
+        api = make_check_client(settings, _secrets_for(integration_id, secrets))
     except keyring_secrets.NoKeyringError as exc:
         return ConnectionCheck(generation, False, str(exc), CREDENTIALS)
     except ConnectorError as exc:
@@ -145,7 +149,7 @@ def try_connection(settings: dict[str, Any], secrets: dict[str, str],
         message = api.check_connection()
         config = fetch_config(api)
     except ConnectorError as exc:
-        return ConnectionCheck(generation, False, exc.admin_message, failure_kind(exc))
+        return ConnectionCheck(generation, False, check_failure_message(exc), failure_kind(exc))
     except Exception as exc:  # an answer no parser expected: say so, the log keeps the rest
         return ConnectionCheck(generation, False, f"{type(exc).__name__}: {exc}"[:300],
                                UNEXPECTED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from core.models.store import Campaign, CampaignActivity
 from gui.dialogs.campaign import ActivityDialog, CampaignDialog
+from gui.export import export_view
 from gui.pages.table_page import TablePage
 from gui.sources import ActivitySource, CampaignSource
 from gui.workers import start_job
@@ -28,6 +30,7 @@ class CampaignTable(TablePage):
                          parent)
         self.setObjectName("campaignTable")
         self.noun = self.tr("Campaigns")
+        self.count_words = (self.tr("{0} campaign"), self.tr("{0} campaigns"))
         self.new_button.setText(self.tr("New campaign"))
         self.empty.add_button(self.tr("New campaign"), "emptyNewButton",
                               primary=True).clicked.connect(self.new_record)
@@ -62,6 +65,7 @@ class ActivityTable(TablePage):
                          t("Select a campaign above to see its activities."), parent)
         self.setObjectName("activityTable")
         self.noun = self.tr("Activities")
+        self.count_words = (self.tr("{0} activity"), self.tr("{0} activities"))
         self.title_label.setText(self.tr("Activities"))
         self.title_label.setObjectName("sectionTitle")
         self.layout().setContentsMargins(0, 8, 0, 0)
@@ -70,7 +74,9 @@ class ActivityTable(TablePage):
         self.edit_button.setObjectName("editActivityButton")
         self.delete_button.setObjectName("deleteActivityButton")
         self.table.setObjectName("activityTableView")
-        self.export_button.hide()
+        self.export_button.setObjectName("exportActivitiesButton")
+        self.export_button.setToolTip(self.tr("Export this campaign's activities shown, with the "
+                                              "current search"))
         self.new_activity = self.empty.add_button(self.tr("New activity"), "emptyNewActivityButton",
                                                   primary=True)
         self.new_activity.clicked.connect(self.new_record)
@@ -81,6 +87,8 @@ class ActivityTable(TablePage):
         assert isinstance(source, ActivitySource)
         source.campaign_id = campaign_id
         self.new_button.setEnabled(campaign_id is not None)
+        self.export_button.setEnabled(campaign_id is not None)
+        self.campaign_name = name
         self.new_activity.setVisible(campaign_id is not None)
         self.title_label.setText(self.tr("Activities of “{0}”").format(name) if campaign_id
                                  else self.tr("Activities"))
@@ -111,6 +119,15 @@ class ActivityTable(TablePage):
         dialog.saved.connect(lambda _aid: self.changed.emit())
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def export_file_name(self) -> str:
+        return self.tr("{0} activities.csv").format(self.campaign_name or self.tr("Campaign"))
+
+    def export_job(self, path: str) -> tuple[Callable[..., int], tuple[Any, ...]]:
+        """The activities shown, read from a source of their own: choosing another campaign
+        while the file is written changes the table's source, not the export's."""
+        return export_view, (ActivitySource(self.campaign_id), self.model.columns(),
+                             self.model.search, self.model.current_sort(), path)
 
     def describe_for_delete(self, ids: list[int]) -> str:
         if len(ids) == 1:

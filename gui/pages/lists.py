@@ -25,7 +25,7 @@ from gui.dialogs.picker import RecordPicker
 from gui.filter_editor import describe
 from gui.pages.table_page import TablePage
 from gui.sources import MarketingListSource, MemberSource, entity_labels
-from gui.widgets import button, std_icon
+from gui.widgets import ActionRow, button, std_icon
 from gui.workers import start_job
 
 _recomputing: set[int] = set()  # lists being recomputed: one recompute per list at a time
@@ -75,6 +75,7 @@ class ListsOverview(TablePage):
                            "dynamic (a filter chooses them)."), parent)
         self.setObjectName("listsOverview")
         self.noun = self.tr("Marketing lists")
+        self.count_words = (self.tr("{0} marketing list"), self.tr("{0} marketing lists"))
         self.new_button.setText(self.tr("New list"))
         self.open_button = button(self.tr("Open"), "openListButton", "SP_DirOpenIcon",
                                   self.tr("Show the members of the selected list"))
@@ -139,6 +140,7 @@ class MembersTable(TablePage):
         self.list_name = mlist.name
         self.setObjectName("membersPage")
         self.noun = self.tr("Members")
+        self.count_words = (self.tr("{0} member"), self.tr("{0} members"))
         self.title_label.hide()
         self.layout().setContentsMargins(0, 4, 0, 0)
         self.table.setObjectName("memberTable")
@@ -193,8 +195,9 @@ class MarketingListPage(QWidget):
     status_changed = Signal()
     edited = Signal(int)
     import_requested = Signal(str, int)  # entity, list id
-    #: a list is shown; its action bar's ``integration_actions`` layout (objectName
-    #: "listIntegrationActions") is new and empty, for a connected service to fill
+    #: a list is shown; its ``integration_actions`` layout (objectName "listIntegrationActions",
+    #: on a row of its own above the list's actions) is new and empty, for a connected service
+    #: to fill
     list_shown = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -273,17 +276,14 @@ class MarketingListPage(QWidget):
         page.extra_actions.addWidget(self.recompute_button)
         page.extra_actions.addWidget(self.import_button)
         page.extra_actions.addWidget(self.edit_list_button)
-        # The slot where a connected service adds its actions ("Connect to Dotmailer", ...).
-        self.integration_actions = QHBoxLayout()
-        self.integration_actions.setObjectName("listIntegrationActions")
-        self.integration_actions.setSpacing(6)
-        page.action_bar.insertLayout(page.action_bar.count() - 2, self.integration_actions)
+        # The services' actions ("Connect to Dotmailer", "Push list to INES", ...) get a row of
+        # their own above the list's actions: one bar holding both would not fit the window.
+        self.service_row = ActionRow("listServiceActions", "listIntegrationActions")
+        self.integration_actions = self.service_row.slot
+        page.layout().insertWidget(page.layout().indexOf(page.title_label) + 1, self.service_row)
         self.recompute_result = QLabel()
         self.recompute_result.setObjectName("recomputeResult")
         page.action_bar.insertWidget(page.action_bar.count() - 2, self.recompute_result)
-        # The action bar also holds the services' actions: a narrower search keeps the page
-        # within the window's default width.
-        page.search.setMinimumWidth(180)
         self.state_filter = QComboBox()
         self.state_filter.setObjectName("memberStateFilter")
         self.state_filter.addItem(self.tr("All states"), ())

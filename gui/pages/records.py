@@ -52,6 +52,11 @@ class RecordsPage(TablePage):
         super().__init__(SOURCES[entity](), texts[0], texts[1], texts[2], texts[3], parent)
         self.entity = entity
         self.noun = texts[0]
+        self.count_words = {
+            "contact": (self.tr("{0} contact"), self.tr("{0} contacts")),
+            "lead": (self.tr("{0} lead"), self.tr("{0} leads")),
+            "company": (self.tr("{0} company"), self.tr("{0} companies")),
+        }[entity]
         self.setObjectName({"contact": "contactsPage", "lead": "leadsPage",
                             "company": "companiesPage"}[entity])
         new_text = {"contact": self.tr("New contact"), "lead": self.tr("New lead"),

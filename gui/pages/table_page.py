@@ -29,8 +29,10 @@ class TablePage(QWidget):
     status_changed = Signal()  # the counts in the status bar need refreshing
     message = Signal(str)  # a passing message for the status bar
 
-    #: what the status bar calls the rows, e.g. "Contacts"
+    #: what the rows are called, e.g. "Contacts" (the export's file name)
     noun = "Records"
+    #: the status bar's count of one row and of several, e.g. ("{0} contact", "{0} contacts")
+    count_words = ("{0} record", "{0} records")
     #: whether Ctrl+N and the New button make something here
     can_create = True
 
@@ -128,17 +130,19 @@ class TablePage(QWidget):
     def _load_failed(self, message: str) -> None:
         self.message.emit(self.tr("Could not read the list: {0}").format(message))
 
+    def count_text(self, count: int) -> str:
+        one, several = self.count_words
+        return (one if count == 1 else several).format(f"{count:,}")
+
     def status_text(self) -> str:
+        """"600 contacts", or "2 contacts matching “curie”": how many rows there are, however
+        few the table has read so far (it reads on as the admin scrolls)."""
         if not self.model.has_loaded():
             return self.tr("Loading…")
-        total = self.model.total()
-        shown = self.model.rowCount()
-        text = f"{self.noun}: {total:,}"
+        text = self.count_text(self.model.total())
         if self.model.search.strip():
-            text = self.tr("{noun} matching “{search}”: {total}").format(
-                noun=self.noun, search=self.model.search.strip(), total=f"{total:,}")
-        if shown < total:
-            text += self.tr(" ({0} loaded)").format(f"{shown:,}")
+            text = self.tr("{count} matching “{search}”").format(
+                count=text, search=self.model.search.strip())
         return text
 
     # -- actions (the window's shortcuts call these too) -----------------------------------------

@@ -36,6 +36,7 @@ def harness_connector() -> DotmailerConnector:
 
 
 class DotmailerHarness:
+    quick_check = True  # its check uses connectors.http.CHECK_POLICY
     connector_ref = "tests.connectors.test_dotmailer_contract:harness_connector"
 
     def __init__(self) -> None:

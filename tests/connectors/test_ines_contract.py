@@ -40,6 +40,7 @@ def make_connector() -> InesConnector:
 
 
 class InesHarness:
+    quick_check = True  # its check uses connectors.http.CHECK_POLICY
     connector = make_connector()
     connector_ref = "tests.connectors.test_ines_contract:make_connector"
 

@@ -523,7 +523,7 @@ def test_an_unchanged_custom_field_is_only_read(ines: Ines):
 def test_changing_the_primary_company_resets_both_refs_and_queues_an_update(ines: Ines,
                                                                             full_sync: bool):
     contact = synced(ines)
-    ines.features(full_sync=full_sync)
+    ines.features(push_lead=full_sync, full_sync=full_sync)  # off: no automatic push either
     other = ines.company("Martin SARL")
     ines.edit(contact, company=other)
     assert ines.refs(contact) == (0, 0)
@@ -551,7 +551,7 @@ def test_deleting_the_company_resets_the_refs_of_its_contacts(ines: Ines, full_s
 
     contact = synced(ines)
     other = synced_elsewhere(ines)
-    ines.features(full_sync=full_sync)
+    ines.features(push_lead=full_sync, full_sync=full_sync)  # off: no automatic push either
     ines.edit(contact, points=4)
     assert len(ines.pending()) == (1 if full_sync else 0)
     delete_record(Company.get(Company.name == "Durand SA"))
@@ -833,7 +833,7 @@ def test_ines_unreachable_stops_the_run_without_charging(ines: Ines):
 # -- §3.15 initial sync, conformance 17, D9 -------------------------------------------------------------------
 
 def test_initial_sync_queues_at_most_100_eligible_contacts_by_id(ines: Ines):
-    ines.features(full_sync=False)
+    ines.features(push_lead=False, full_sync=False)
     for n in range(120):  # ineligible ones first: they must not stall the batch
         ines.contact(f"x{n}@x.example", company=None)
     stopped = ines.contact("stop@x.example", custom={"ines_stop_sync": True})
@@ -852,7 +852,7 @@ def test_initial_sync_queues_at_most_100_eligible_contacts_by_id(ines: Ines):
 
 def test_initial_sync_waits_while_an_update_is_pending(ines: Ines):
     enum_setup(ines)
-    ines.features(full_sync=False)
+    ines.features(push_lead=False, full_sync=False)
     waiting = ines.contact("a@x.example")
     ines.features(full_sync=True)
     refused_contact(ines, "bad@x.example")  # queued by the event, refused by INES
@@ -864,7 +864,7 @@ def test_initial_sync_waits_while_an_update_is_pending(ines: Ines):
 
 def test_initial_sync_leaves_out_failed_contacts_until_they_change(ines: Ines):
     enum_setup(ines)
-    ines.features(full_sync=False)
+    ines.features(push_lead=False, full_sync=False)
     bad = refused_contact(ines, "bad@x.example")
     ines.features(full_sync=True)
     for _ in range(4):
@@ -872,7 +872,7 @@ def test_initial_sync_leaves_out_failed_contacts_until_they_change(ines: Ines):
     rows = ines.rows()
     assert [(r.status, r.counter) for r in rows] == [("FAILED", 3)]
     assert initial_sync(ines.integration) == 0
-    ines.features(full_sync=False)
+    ines.features(push_lead=False, full_sync=False)
     ines.edit(bad, custom={"confidential": "1"})
     ines.features(full_sync=True)
     assert initial_sync(ines.integration) == 1
@@ -970,6 +970,7 @@ def test_get_mapping_of_unsaved_settings(ines: Ines):
     """The dialog asks about choices it has not saved: a settings dict is accepted."""
     from connectors.ines.mapping import get_mapping_json
 
+    saved = dict(ines.reload().settings)
     unsaved = {"mapping": {"contact_Function": "job_title"},
                "not_ecrasable_fields": ["contact_Function"]}
     document = get_mapping_document(unsaved)
@@ -978,7 +979,7 @@ def test_get_mapping_of_unsaved_settings(ines: Ines):
     assert document["mapping"][2]["isEcrasable"] == 0 and document["dontSyncFieldKey"] == ""
     assert json.loads(get_mapping_json(unsaved)) == document
     assert MappingSettings.of({}).fields == MappingSettings.of(ines.reload()).fields  # defaults
-    assert "mapping" not in ines.integration.settings  # nothing saved on the way
+    assert ines.reload().settings == saved  # nothing saved on the way
 
 
 def test_leads_per_run_is_a_validated_setting_the_run_reads(ines: Ines):
@@ -1135,8 +1136,8 @@ def test_setting_stop_sync_removes_the_contact_from_the_queue(ines: Ines):
     assert ines.ops("AddClientWithContacts") == []
 
 
-def test_full_sync_off_queues_nothing(ines: Ines):
-    ines.features(full_sync=False)
+def test_full_sync_and_push_off_queue_nothing(ines: Ines):
+    ines.features(push_lead=False, full_sync=False)
     contact = ines.contact()
     ines.edit(contact, first_name="X")
     delete_record(Contact.get_by_id(contact.id))
@@ -1233,7 +1234,7 @@ def test_the_scheduled_run_goes_through_the_engine(ines: Ines):
     from connectors.ines.connector import counts_of
     from core.sync.runner import run_sync
 
-    ines.features(full_sync=False)
+    ines.features(push_lead=False, full_sync=False)
     contact = ines.contact()
     result = run_sync(ines.reload(), InesConnector())
     assert result.status == "succeeded" and ines.emulator.calls() == []

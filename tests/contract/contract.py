@@ -28,6 +28,10 @@ The contract points:
    twice (the next run does not wait for the dead process's lock to expire).
 6. Secrets reach neither the database files (including -wal) nor the log file.
 7. Two runs of one integration never overlap: two threads, and two processes.
+8. Check Connection is quick (``connectors.http.CHECK_POLICY``): a transient fault fails the
+   check at its first try, in words about the service URL and the network, never "the sync will
+   try again". Opt-in while the connectors adopt the policy: a harness declares
+   ``quick_check = True``; without it the point is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -308,6 +312,27 @@ class ConnectorContract:
             assert worker.returncode == 0, output
         assert_no_overlap(integration, expected=2)
         assert all(harness.received(k) == 1 for k in keys)
+
+    # -- 8. a quick Check Connection ------------------------------------------------------------
+
+    def test_check_connection_fails_at_the_first_transient_fault(self, harness: ContractHarness):
+        if not getattr(harness, "quick_check", False):
+            pytest.skip("contract point 8 not declared: the connector's check_connection should "
+                        "use connectors.http.CHECK_POLICY, then its harness sets quick_check")
+        values = harness.values(good=True)
+        secret_keys = {f.key for f in harness.connector.form_fields() if f.secret}
+        settings = {k: v for k, v in values.items() if k not in secret_keys}
+        secrets = {k: str(v) for k, v in values.items() if k in secret_keys}
+        assert harness.connector.check_connection(settings, secrets).ok
+        harness.inject_transient(1)  # one fault: a check that retried would pass
+        started = time.monotonic()
+        try:
+            result = harness.connector.check_connection(settings, secrets)
+        finally:
+            harness.inject_transient(0)
+        assert not result.ok and result.kind in ("transient", "rate_limited"), result
+        assert "sync" not in result.message.lower(), result.message
+        assert time.monotonic() - started < 20
 
 
 def assert_no_overlap(integration: Integration, expected: int | None = None) -> None:

@@ -180,3 +180,42 @@ def test_campaign_with_lists_leads_and_an_activity(qtbot: Any, window: Any) -> N
         campaign.id, "Invitation", True)
     assert ActivityList.get().mlist_id == mlist.id
     qtbot.waitUntil(lambda: page.activities.model.total() == 1)
+
+
+def test_a_campaigns_activities_export_to_csv(qtbot: Any, window: Any, tmp_path: Any) -> None:
+    """Every list view exports: the activities under the campaigns too, with their search."""
+    import csv
+
+    spring = Campaign.create(name="Spring launch")
+    winter = Campaign.create(name="Winter sale")
+    for subject in ("Invitation: webinar", "Follow-up: replay"):
+        CampaignActivity.create(campaign=spring, subject=subject)
+    CampaignActivity.create(campaign=winter, subject="Last chance")
+    window.show_page("campaigns")
+    page = window.campaigns
+    activities = page.activities
+    export = child(activities, QPushButton, "exportActivitiesButton")
+    assert export.isVisible() and not export.isEnabled()  # no campaign chosen yet
+    qtbot.waitUntil(lambda: page.campaigns.model.total() == 2
+                    and not page.campaigns.model.is_loading())
+    page.campaigns.table.select_id(spring.id)
+    qtbot.waitUntil(lambda: activities.campaign_id == spring.id
+                    and activities.model.total() == 2 and not activities.model.is_loading())
+    assert export.isEnabled()
+    assert activities.export_file_name() == "Spring launch activities.csv"
+
+    target = tmp_path / "activities.csv"
+    activities.export_to(str(target))
+    qtbot.waitUntil(target.exists, timeout=3000)
+    with target.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["Subject"] for r in rows] == ["Invitation: webinar", "Follow-up: replay"]
+    assert rows[0]["Channel"] == "Email"
+
+    activities.model.set_search("replay")
+    qtbot.waitUntil(lambda: activities.model.total() == 1 and not activities.model.is_loading())
+    searched = tmp_path / "searched.csv"
+    activities.export_to(str(searched))
+    qtbot.waitUntil(searched.exists, timeout=3000)
+    with searched.open(encoding="utf-8-sig", newline="") as handle:
+        assert [r["Subject"] for r in csv.DictReader(handle)] == ["Follow-up: replay"]

@@ -503,3 +503,75 @@ def test_journal_of_an_ines_row_from_the_integrations_page(qtbot: Any, window: A
     assert dialog.model.rowCount() == 0
     dialog.reject()
     assert get_mapping_json(integration)  # the default mapping reads without INES
+
+
+# -- the references in the contact dialog ----------------------------------------------------------
+
+def test_the_references_are_read_only_and_reset_on_request(
+        qtbot: Any, window: Any, emulator: InesEmulator, memory_keyring: Any) -> None:
+    from connectors.ines.connector import push
+    from core.store import set_custom_values
+
+    integration = add_ines(emulator)
+    contact = add_contact(first_name="Jeanne")
+    push(integration, [contact.id], read_secrets(integration))
+    assert custom_values("contact", contact.id)["ines_contact_ref"] == 5001
+    targets_loaded(qtbot, window)
+
+    window.contacts.edit_record(contact.id)
+    record = wait_for_dialog(qtbot, window, "contactDialog")
+    editors = record.ines_reference_editors
+    assert set(editors) == {"ines_contact_ref", "ines_client_ref"}
+    for key, editor in editors.items():
+        assert isinstance(editor, QLineEdit) and editor.isReadOnly()
+        assert "set by the INES sync" in editor.toolTip()
+        assert key not in record.custom_editors  # the dialog does not save them
+    assert editors["ines_contact_ref"].text() == "5001"
+    # A sync stores new references while the dialog is open: saving it keeps them.
+    set_custom_values("contact", contact.id, {"ines_contact_ref": 5009, "ines_client_ref": 1009})
+    child(record, QLineEdit, "field_first_name").setText("Jeanne-Marie")
+    qtbot.mouseClick(child(record, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: closed(record))
+    values = custom_values("contact", contact.id)
+    assert (values["ines_contact_ref"], values["ines_client_ref"]) == (5009, 1009)
+    assert Contact.get_by_id(contact.id).first_name == "Jeanne-Marie"
+
+    window.contacts.edit_record(contact.id)
+    record = wait_for_dialog(qtbot, window, "contactDialog")
+    reset = child(record, QPushButton, "resetInesReferencesButton")
+    assert reset.isVisible() and reset.isEnabled()
+    assert window.ines_actions.reset_references(record, ask=False) == 1
+    values = custom_values("contact", contact.id)
+    assert (values["ines_contact_ref"], values["ines_client_ref"]) == (0, 0)
+    assert record.ines_reference_editors["ines_contact_ref"].text() == "0"
+    assert not reset.isEnabled()
+    events = HistoryEvent.select().where(HistoryEvent.record_id == contact.id,
+                                         HistoryEvent.kind == "ines_refs_reset")
+    assert any("reset by hand" in e.message for e in events)
+    record.reject()
+
+    from gui.dialogs.record import RecordDialog
+
+    blank = RecordDialog("contact", None, window)
+    assert all(e.isReadOnly() for e in blank.ines_reference_editors.values())
+    assert blank.findChild(QPushButton, "resetInesReferencesButton") is None
+    blank.deleteLater()
+
+
+def test_a_contact_saved_in_push_only_mode_is_pushed_by_the_window(
+        qtbot: Any, window: Any, emulator: InesEmulator, memory_keyring: Any) -> None:
+    from core.integrations import schedule_next
+    from core.models.sync import SyncRun
+
+    integration = create_integration(InesConnector(), "INES", {
+        "account": ACCOUNT, "username": USER, "password": PASSWORD,
+        "api_url": emulator.base_url})  # scheduled every 5 minutes
+    set_features(integration, push_lead=True, full_sync=False)
+    schedule_next(integration)  # not due: only the change asks for a run
+    contact = add_contact(first_name="Jeanne")
+    qtbot.waitUntil(lambda: len(emulator.contacts()) == 1, timeout=15_000)
+    qtbot.waitUntil(lambda: custom_values("contact", contact.id).get("ines_contact_ref") == 5001,
+                    timeout=10_000)
+    runs = list(SyncRun.select().where(SyncRun.integration == integration.id))
+    assert "record_change" in [r.trigger for r in runs]
+    qtbot.waitUntil(lambda: not window.sync_bridge.is_running(integration.id), timeout=10_000)

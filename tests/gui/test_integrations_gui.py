@@ -162,6 +162,36 @@ def test_bad_password_shows_the_services_message(qtbot: Any, window: Any,
     dialog.reject()
 
 
+def test_the_form_keeps_its_shape_after_a_refused_save(qtbot: Any, window: Any,
+                                                       fake: FakeService) -> None:
+    """Check Connection is a normal button; after a failed check and a Save refused for an
+    empty name, every editor keeps its full height (the messages make the dialog taller)."""
+    page = integrations_page(qtbot, window)
+    dialog = open_create_dialog(qtbot, window, page)
+    choose_fake(dialog)
+    qtbot.keyClicks(child(dialog, QLineEdit, "field_username"), GOOD_USER)
+    qtbot.keyClicks(child(dialog, QLineEdit, "field_password"), GOOD_PASSWORD)
+    check = child(dialog, QPushButton, "checkConnectionButton")
+    qtbot.waitUntil(lambda: check.isVisible() and check.width() > 0)
+    assert check.width() <= check.sizeHint().width() + 2  # not stretched across the dialog
+    assert check.width() < dialog.width() / 2
+
+    dialog.show_advanced(True)
+    child(dialog, QLineEdit, "field_api_url").setText("http://127.0.0.1:9/")
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton)
+    result = child(dialog, QLabel, "checkResult")
+    qtbot.waitUntil(lambda: result.property("outcome") == "failure", timeout=10_000)
+    qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
+    assert child(dialog, QLabel, "error_name").isVisible()
+    qtbot.wait(50)  # the layout settles
+    editors = [e for e in dialog.findChildren(QLineEdit)
+               if e.isVisible() and e.objectName().startswith("field_")]
+    assert len(editors) == 4  # name, user name, password, service URL
+    for editor in editors:
+        assert editor.height() >= editor.sizeHint().height(), editor.objectName()
+    dialog.reject()
+
+
 def test_edit_keeps_the_stored_password(qtbot: Any, window: Any, fake: FakeService,
                                         memory_keyring: Any) -> None:
     integration = add_integration(fake)
@@ -309,6 +339,42 @@ def test_no_keyring_is_said_plainly_and_nothing_is_saved(qtbot: Any, window: Any
         error = child(dialog, QLabel, "dialogError")
         qtbot.waitUntil(lambda: "No secure system keyring" in error.text(), timeout=5000)
         assert dialog.isVisible() and Integration.select().count() == 0
+        dialog.reject()
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize(("module", "words"), [
+    ("SecretService", "GNOME Keyring / Secret Service"),
+    ("libsecret", "GNOME Keyring / Secret Service"),
+    ("macOS", "macOS Keychain"),
+    ("Windows", "Windows Credential Locker"),
+])
+def test_the_form_names_the_keyring_in_the_admins_words(qtbot: Any, window: Any,
+                                                        fake: FakeService, module: str,
+                                                        words: str) -> None:
+    """The keyring the passwords go to, by the name the admin knows it by: through a chain of
+    backends (how keyring usually answers), the one that will hold them."""
+    import importlib
+
+    import keyring
+    from keyring.backends import chainer, fail
+
+    backend_class = next(cls for cls in vars(importlib.import_module(
+        f"keyring.backends.{module}")).values() if isinstance(cls, type)
+        and cls.__module__ == f"keyring.backends.{module}" and cls.__name__.endswith("Keyring"))
+
+    class Chain(chainer.ChainerBackend):
+        backends = [backend_class(), fail.Keyring()]  # type: ignore[assignment]
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Chain())
+    try:
+        page = integrations_page(qtbot, window)
+        dialog = open_create_dialog(qtbot, window, page)
+        choose_fake(dialog)
+        note = child(dialog, QLabel, "keyringNote").text()
+        assert note == f"Passwords are kept in {words}; nothing secret is written to the database."
         dialog.reject()
     finally:
         keyring.set_keyring(previous)

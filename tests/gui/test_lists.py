@@ -16,10 +16,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from connectors.dotmailer import service
+from connectors.dotmailer.connector import DotmailerConnector
+from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
+from connectors.dotmailer.sync import Tuning
+from connectors.ines.connector import InesConnector
+from connectors.ines.mapping import set_features
+from core.integrations import create_integration
 from core.lists import add_members, set_member_state
 from core.models.store import Contact, ListMember, MarketingList
+from core.models.sync import Integration
 from core.store import save_record
 from tests.gui.helpers import child, find_dialog, insert_contacts
+from tests.helpers.dotmailer import emulator, new_list
+
+FIXTURES = (emulator,)  # used by name as test arguments
+WINDOW_WIDTH = 1280  # the default size (gui.mainwindow), which a laptop screen must hold
 
 
 def test_dynamic_list_from_the_filter_editor(qtbot: Any, make_window: Any) -> None:
@@ -85,6 +97,7 @@ def test_dynamic_list_from_the_filter_editor(qtbot: Any, make_window: Any) -> No
     assert slot is not None
     connect = page.findChild(QPushButton, "connectDotmailerButton")
     assert connect is not None and not connect.isVisible()
+    assert not page.service_row.isVisible()  # nothing in it: it takes no line of the page
 
 
 def test_static_list_add_and_remove_members(qtbot: Any, make_window: Any) -> None:
@@ -147,3 +160,57 @@ def test_export_of_searched_members_keeps_the_membership_columns(
     assert {(r["Email"], r["Membership"]) for r in rows} == {
         ("parisian0@example.com", "subscribed"), ("parisian1@example.com", "unsubscribed")}
     assert all(r["Added to list"] for r in rows)
+
+
+def test_a_connected_list_fits_the_default_window(qtbot: Any, make_window: Any,
+                                                 emulator: DotmailerEmulator,
+                                                 memory_keyring: Any) -> None:
+    """With Dotmailer and INES both offering their actions, the list page still fits 1280 px:
+    the services' buttons get a row of their own, and the search gives way."""
+    book = emulator.add_book("Newsletter")
+    dotmailer = DotmailerConnector(Tuning(sleep=lambda _seconds: None))
+    integration = create_integration(dotmailer, "Dotmailer newsletters", {
+        "username": DEFAULT_USER, "password": DEFAULT_PASSWORD, "api_url": emulator.url},
+        schedule_minutes=None)
+    ines = create_integration(InesConnector(), "INES CRM", {
+        "account": "ACME", "username": "marketing", "password": "Ines-Pa55word",
+        "api_url": "http://127.0.0.1:9/"}, schedule_minutes=None)
+    set_features(Integration.get_by_id(ines.id), push_lead=True)  # "Push list to INES" shows
+    mlist = new_list("Newsletter subscribers", 3)
+    service.refresh_books(integration)
+    service.connect_list(mlist, integration, book)
+
+    from connectors.base import REGISTRY
+
+    previous, REGISTRY["dotmailer"] = REGISTRY["dotmailer"], dotmailer
+    try:
+        window = make_window()
+        window.ines_actions.refresh()
+        qtbot.waitUntil(lambda: len(window.ines_actions.pushable) == 1)
+        window.show_page("lists")
+        window.lists.open_list(mlist.id)
+        page = window.lists.list_page
+        qtbot.waitUntil(window.dotmailer.list_actions.is_loaded, timeout=5000)
+        menu = child(page, QPushButton, "dotmailerMenuButton")
+        push = child(page, QPushButton, "pushListToInesButton")
+        qtbot.waitUntil(lambda: menu.isVisible() and push.isVisible())
+        assert page.service_row.isVisible()
+        assert page.integration_actions.indexOf(menu) >= 0
+        assert page.integration_actions.indexOf(push) >= 0
+        members = page.members
+        assert members is not None and members.action_bar.indexOf(menu) < 0  # not in that bar
+        assert window.minimumSizeHint().width() <= WINDOW_WIDTH
+
+        # While the export runs, the connection panel shows its progress: still within.
+        widths: list[int] = []
+        window.sync_bridge.progress.connect(
+            lambda _p: widths.append(window.minimumSizeHint().width()))
+        with qtbot.waitSignal(window.sync_bridge.finished, timeout=30_000):
+            window.sync_bridge.request_run(integration.id)
+        assert widths and max(widths) <= WINDOW_WIDTH
+        assert window.minimumSizeHint().width() <= WINDOW_WIDTH
+        window.resize(WINDOW_WIDTH, 800)
+        qtbot.waitUntil(lambda: window.width() == WINDOW_WIDTH)
+        assert members.search.width() >= 160
+    finally:
+        REGISTRY["dotmailer"] = previous

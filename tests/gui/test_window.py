@@ -112,3 +112,21 @@ def test_store_changes_from_a_thread_reach_the_gui_once_per_kind(qtbot: Any, pro
     notify(RecordChange("lead", 1, "updated"))  # from the GUI thread: at once
     assert heard == ["contact", "lead"]
     watcher.stop()
+
+
+def test_a_progress_bar_at_zero_does_not_look_like_a_text_box(qtbot: Any, window: Any) -> None:
+    """An export at 0 of 120 (or a busy bar) shows a tinted track, not a white field."""
+    from PySide6.QtWidgets import QLineEdit, QProgressBar
+
+    bar = QProgressBar(window)
+    bar.setRange(0, 120)
+    bar.setValue(0)
+    bar.setTextVisible(False)
+    bar.setFixedWidth(180)
+    field = QLineEdit(window)
+    for widget in (bar, field):
+        widget.show()
+    middle = bar.grab().toImage().pixelColor(90, bar.height() // 2)
+    blank = field.grab().toImage().pixelColor(field.width() // 2, field.height() // 2)
+    assert middle != blank
+    assert middle.blue() > middle.red() + 20  # the track is tinted blue, as the fill is

@@ -54,7 +54,8 @@ def test_summary_counts_reasons_and_the_rejected_file(data_dir, tmp_path, capsys
     assert "merged duplicates:        1" in out
     assert "line 3: Invalid email “broken”" in out
     rejected = next((data_dir / "logs").glob("import-people-*.rejected.csv"))
-    assert f"All 1 rejected rows are in {rejected}" in out
+    assert "Rejected row:\n  line 3" in out
+    assert f"The rejected row is in {rejected}" in out and "1 rejected rows" not in out
     with open(rejected, encoding="utf-8-sig", newline="") as handle:
         assert list(csv.reader(handle, delimiter=";"))[1][0] == "3"
 
@@ -109,3 +110,24 @@ def test_the_command_runs_as_a_real_process(tmp_path):
     assert "created:                  1" in done.stdout
     assert "merged duplicates:        1" in done.stdout
     assert done.stderr == ""  # not a terminal: no progress line
+
+
+def test_counts_of_one_read_in_the_singular(data_dir, tmp_path, capsys):
+    assert run(data_dir, str(write(tmp_path, "Email\nok@example.com\nbroken\n", name="one.csv"))) == 0
+    out = capsys.readouterr().out
+    assert "Rejected row:\n  line 3" in out and "The rejected row is in" in out
+    assert "1 rejected rows" not in out
+
+
+def test_a_one_column_header_reads_in_the_singular(data_dir, tmp_path):
+    from core.csvio import reread, sniff
+    from core.db import open_database
+    from core.importer import import_csv
+    from core.paths import Profile
+
+    path = write(tmp_path, "Email\nok@example.com\nsplit@example.com;extra\n", name="one.csv")
+    open_database(Profile(data_dir).ensure().database)
+    report = import_csv(path, "contact", info=reread(sniff(path), "utf-8", ";"))
+    assert [r.reason for r in report.rejected] == [
+        "The row has 2 values but the header has 1 column; a value holding the delimiter "
+        "probably lacks its quotes."]

@@ -24,7 +24,8 @@ from core.sync import lock
 from core.sync.context import Progress, SyncContext
 from core.sync.lock import AlreadyRunning
 from core.sync.queue import RetryPolicy
-from core.sync.runner import EngineOptions, run_sync, summarize
+from core.sync.runner import EngineOptions, describe_counts, run_sync, summarize
+from core.text import noun, plural
 from tests.helpers.fake_service import ScriptedConnector
 
 OPTIONS = EngineOptions(lease_seconds=5, retry_policy=RetryPolicy(base=timedelta(0)))
@@ -83,6 +84,20 @@ def test_steps_run_in_order_with_a_context_and_a_run_record(integration):
     assert fresh.last_sync_at == result.ended_at
     assert fresh.next_sync_at == result.ended_at + timedelta(minutes=10)
     assert fresh.lock_token is None
+
+
+def test_a_run_asked_for_during_a_run_is_not_pushed_back_to_the_schedule(integration):
+    """A contact saved while a run goes on asks for a run now; the end of the run keeps that."""
+
+    def a_record_changes(ctx: SyncContext) -> None:
+        Integration.update(next_sync_at=ctx.run_started_at + timedelta(seconds=1)).where(
+            Integration.id == ctx.integration.id).execute()
+
+    result = run_sync(integration, ScriptedConnector([("work", a_record_changes)]),
+                      options=OPTIONS)
+    fresh = Integration.get_by_id(integration.id)
+    assert fresh.next_sync_at == result.started_at + timedelta(seconds=1)
+    assert fresh.next_sync_at < result.ended_at + timedelta(minutes=10)
 
 
 def test_a_watermark_moves_to_the_run_start_only_when_its_step_finishes(integration):
@@ -268,6 +283,31 @@ def test_summarize_uses_the_steps_labels_and_readable_counts():
     assert summarize(counts, labels) == (
         "Address books: 3 books; Preparing contacts: 100 new, 3 to update; "
         "Exporting contacts: 292 sent, 2 to retry; Send queued changes: 1 sent.")
+
+
+def test_one_of_a_count_reads_in_the_singular():
+    counts = {"campaigns": {"campaigns": 1}, "summaries": {"summaries": 1},
+              "address_books": {"books": 1, "books_unlinked": 1, "datafields": 1},
+              "activities": {"activities": 1, "contacts_read": 1, "of_updates": 1,
+                             "of_deletes": 1, "faults": 1},
+              "queue": {"sent": 1, "retrying": 1}}
+    assert summarize(counts) == (
+        "Campaigns: 1 campaign; Summaries: 1 summary; "
+        "Address books: 1 book, 1 book unlinked, 1 data field; "
+        "Activities: 1 activity, 1 contact read, 1 update due, 1 deletion due, 1 fault; "
+        "Send queued changes: 1 sent, 1 to retry.")
+    assert describe_counts({"campaigns": 2, "summaries": 3, "activities": 0}) == (
+        "2 campaigns, 3 summaries")
+
+
+def test_plural_takes_the_words_it_is_given():
+    assert plural(1, "campaign") == "1 campaign"
+    assert plural(0, "campaign") == "0 campaigns"
+    assert plural(1, "summary", "summaries") == "1 summary"
+    assert plural(2, "summary", "summaries") == "2 summaries"
+    assert plural(1200, "row") == "1,200 rows"
+    assert plural(1200, "row", thousands=False) == "1200 rows"
+    assert noun(1, "company", "companies") == "company" and noun(5, "row") == "rows"
 
 
 def test_the_last_result_reads_in_the_admins_words(integration):

@@ -124,6 +124,82 @@ def test_add_with_check_saves_nothing_when_the_connection_fails(profile, memory_
     assert Integration.select().count() == 0
 
 
+def test_add_defaults_the_owner_to_the_person_at_the_desk(profile, memory_keyring, monkeypatch,
+                                                         service, capsys):
+    """As the window's form does: ``integration list --json`` shows an owner, not null."""
+    from core.models.store import User
+    from core.store import default_owner
+
+    assert add(profile, monkeypatch, service) == 0
+    capsys.readouterr()
+    assert run(profile, "integration", "list", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["owner"] == default_owner().username is not None
+    User.create(username="marie")
+    assert run(profile, "integration", "add", "--type", "fake", "--name", "Hers",
+               "--owner", "marie", "--option", f"username={GOOD_USER}",
+               stdin=GOOD_PASSWORD + "\n", monkeypatch=monkeypatch) == 0
+    assert Integration.get(Integration.name == "Hers").owner.username == "marie"
+
+
+@pytest.mark.parametrize("url, problem", [("http://example.com/", "plain http"),
+                                          ("example.com", "not a valid https URL")])
+def test_add_refuses_a_service_url_that_no_sync_would_use(profile, memory_keyring, monkeypatch,
+                                                          capsys, url, problem):
+    code = run(profile, "integration", "add", "--type", "fake", "--name", "Main",
+               "--option", f"username={GOOD_USER}", "--option", f"api_url={url}",
+               stdin=GOOD_PASSWORD + "\n", monkeypatch=monkeypatch)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "api_url" in err and problem in err
+    assert Integration.select().count() == 0
+
+
+def test_add_checks_the_service_url_of_a_form_that_does_not(profile, memory_keyring,
+                                                            monkeypatch, capsys):
+    """A connector whose Service URL field has no ``validate`` (or no such field) is covered
+    by the command itself."""
+    from connectors.base import FormField
+    from tests.helpers.fake_service import FakeConnector
+
+    class Unchecked(FakeConnector):
+        type_name = "unchecked"
+
+        def form_fields(self) -> list[FormField]:
+            return [f for f in super().form_fields() if f.key != "api_url"]
+
+    base.register(Unchecked())
+    try:
+        code = run(profile, "integration", "add", "--type", "unchecked", "--name", "Main",
+                   "--option", f"username={GOOD_USER}", "--option", "api_url=http://x.test/",
+                   stdin=GOOD_PASSWORD + "\n", monkeypatch=monkeypatch)
+    finally:
+        base.unregister("unchecked")
+    assert code == 2 and "plain http" in capsys.readouterr().err
+    assert Integration.select().count() == 0
+
+
+def test_a_name_in_use_fails_with_a_clear_message(profile, memory_keyring, monkeypatch, service,
+                                                  capsys):
+    assert add(profile, monkeypatch, service) == 0
+    capsys.readouterr()
+    assert add(profile, monkeypatch, service, name=" Main ") == 1  # a conflict, not bad usage
+    err = capsys.readouterr().err
+    assert "an integration named 'Main' already exists" in err
+    assert "Choose another --name" in err and "integration remove 'Main'" in err
+    assert Integration.select().count() == 1
+
+
+def test_add_calls_the_connectors_on_saved(profile, memory_keyring, monkeypatch, service):
+    """A headless add finishes the set-up as the window does (INES's special fields, Dotmailer's
+    address books)."""
+    saved: list[str] = []
+    monkeypatch.setattr(base.REGISTRY["fake"], "on_saved",
+                        lambda integration: saved.append(integration.name), raising=False)
+    assert add(profile, monkeypatch, service) == 0
+    assert saved == ["Main"]
+
+
 def test_add_in_a_real_process_reads_the_password_from_stdin(profile, tmp_path):
     keyring_file = tmp_path / "keyring.json"
     env = {**os.environ, "LISTBRIDGE_TEST_KEYRING_FILE": str(keyring_file),
@@ -226,6 +302,29 @@ def test_sync_of_an_integration_whose_connector_is_gone_says_so(profile, memory_
     assert "Unknown integration type 'fake'" in capsys.readouterr().err
 
 
+def test_sync_of_an_integration_whose_configuration_lets_nothing_sync_fails(
+        profile, memory_keyring, monkeypatch, service, capsys):
+    """A connector's ``configuration_problems`` (INES: fail closed) are printed, and the command
+    exits 1 instead of reporting a run that did nothing as a success."""
+    from core.models.sync import SyncRun
+
+    add(profile, monkeypatch, service)
+    problems = ["The INES contact reference is not mapped to an existing local field, so no "
+                "contact is synchronised.", "The stop-sync indicator is not mapped."]
+    monkeypatch.setattr(base.REGISTRY["fake"], "configuration_problems",
+                        lambda integration: list(problems), raising=False)
+    capsys.readouterr()
+    assert run(profile, "sync", "--integration", "Main") == 1
+    err = capsys.readouterr().err
+    assert "Main: not synchronised: its configuration lets nothing sync." in err
+    assert all(f"  {problem}" in err for problem in problems)
+    assert SyncRun.select().count() == 0
+    assert run(profile, "sync") == 1  # --all too
+    problems.clear()
+    assert run(profile, "sync", "--integration", "Main") == 0
+    assert SyncRun.select().count() == 1
+
+
 def test_sync_of_an_unknown_integration_fails(profile, capsys):
     assert run(profile, "sync", "--integration", "Nope") == 1
     assert run(profile, "sync", "--loop", "--integration", "Nope") == 2
@@ -239,6 +338,44 @@ def test_help_documents_the_exit_statuses(profile, capsys):
         assert "Exit status" in capsys.readouterr().out
 
 
+def _subparser(parser, *names: str):
+    import argparse
+
+    for name in names:
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = action.choices[name]
+    return parser
+
+
+@pytest.mark.parametrize("command", [("integration", "add"), ("integration", "list"),
+                                     ("integration", "remove"), ("sync",), ("journal",),
+                                     ("import",)])
+def test_every_option_has_help(command):
+    import argparse
+
+    from core.cli import build_parser
+
+    parser = _subparser(build_parser([connectors_cli.register]), *command)
+    undocumented = [a.dest for a in parser._actions
+                    if not isinstance(a, argparse._HelpAction)
+                    and (not a.help or a.help == argparse.SUPPRESS)]
+    assert undocumented == []
+    assert parser.description or parser.format_usage()
+
+
+def test_add_help_lists_the_registered_types_and_their_option_keys(profile, capsys):
+    with pytest.raises(SystemExit):
+        run(profile, "integration", "add", "--help")
+    out = capsys.readouterr().out
+    options = out[out.index("options:"):]
+    type_help = " ".join(options[options.index("--type TYPE"):options.index("--name NAME")]
+                         .split())
+    registered = [c.type_name for c in base.all_connectors()]
+    assert "fake" in registered and "cleverreach" not in registered
+    assert type_help == f"--type TYPE the kind of service to connect: {', '.join(registered)}"
+    assert "  fake: username*, api_url" in out  # the password is a secret: not an option
+
+
 # -- journal -----------------------------------------------------------------------------------------
 
 def test_journal_lists_queue_rows_and_runs(profile, memory_keyring, monkeypatch, service,
@@ -246,6 +383,8 @@ def test_journal_lists_queue_rows_and_runs(profile, memory_keyring, monkeypatch,
     from core.models.store import Contact
     from core.store import save_record
 
+    assert run(profile, "journal", "--runs") == 0
+    assert capsys.readouterr().out == "No sync has run yet.\n"
     add(profile, monkeypatch, service)
     save_record(Contact(email="ok@example.com"))
     save_record(Contact(email="refused@example.com"))
@@ -260,6 +399,10 @@ def test_journal_lists_queue_rows_and_runs(profile, memory_keyring, monkeypatch,
     out = capsys.readouterr().out
     assert "refused@example.com" in out and "is refused" in out and "ok@example.com" not in out
     assert {r["action"] for r in rows} == {"upsert"}  # JSON keeps the internal names
+    assert run(profile, "journal", "--runs") == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["Started", "Ended", "Integration", "Trigger", "Status", "Result"]
+    assert "Main" in table[1] and "Succeeded with errors" in table[1]
     assert run(profile, "journal", "--runs", "--json") == 0
     runs = json.loads(capsys.readouterr().out)
     assert runs[0]["status"] == "partial"

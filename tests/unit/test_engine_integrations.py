@@ -69,6 +69,91 @@ def test_names_are_unique(profile, memory_keyring, connector):
     with pytest.raises(InvalidIntegration) as caught:
         create_integration(connector, "Main", values)
     assert "already exists" in caught.value.errors["name"]
+    assert caught.value.name_taken  # a conflict with what is saved, not a bad form
+    other = create_integration(connector, "Other", values)
+    with pytest.raises(InvalidIntegration) as caught:
+        update_integration(other, connector, name=" Main ")
+    assert caught.value.name_taken
+    with pytest.raises(InvalidIntegration) as caught:
+        create_integration(connector, " ", values)
+    assert not caught.value.name_taken
+
+
+def test_the_owner_defaults_to_the_person_at_the_desk(profile, memory_keyring, connector):
+    """As the window's form does (``core.store.default_owner``), whoever saves it."""
+    from core.store import default_owner
+
+    desk = User.create(username="desk", is_default=True)
+    User.update(is_default=False).where(User.id != desk.id).execute()
+    assert default_owner() == desk
+    integration = create_integration(connector, "Main", {"username": "u", "password": PASSWORD})
+    assert Integration.get_by_id(integration.id).owner == desk
+    chosen = User.create(username="chosen")
+    named = create_integration(connector, "Named", {"username": "u", "password": PASSWORD},
+                               owner=chosen)
+    assert Integration.get_by_id(named.id).owner == chosen
+    update_integration(integration, connector, name="Renamed")  # an edit keeps the owner
+    assert Integration.get_by_id(integration.id).owner == desk
+
+
+@pytest.mark.parametrize("url, problem", [("http://example.com/", "plain http"),
+                                          ("example.com/api", "not a valid https URL")])
+def test_the_service_url_is_checked_when_saving_not_at_the_first_sync(
+        profile, memory_keyring, connector, url, problem):
+    values = {"username": "u", "password": PASSWORD, "api_url": url}
+    with pytest.raises(InvalidIntegration) as caught:
+        create_integration(connector, "Main", values)
+    assert problem in caught.value.errors["api_url"]
+    assert Integration.select().count() == 0 and memory_keyring.entries == {}
+    integration = create_integration(connector, "Main", {**values, "api_url": "https://x.test/"})
+    with pytest.raises(InvalidIntegration) as caught:
+        update_integration(integration, connector, values={"api_url": url})
+    assert problem in caught.value.errors["api_url"]
+    assert Integration.get_by_id(integration.id).settings["api_url"] == "https://x.test/"
+    update_integration(integration, connector, values={"api_url": "http://127.0.0.1:8080/"})
+    assert Integration.get_by_id(integration.id).settings["api_url"] == "http://127.0.0.1:8080/"
+
+
+class HookedConnector(ScriptedConnector):
+    """Records each ``on_saved`` call: the integration as saved, and whether it was committed."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.saved: list[tuple[str, bool]] = []
+
+    def on_saved(self, integration: Integration) -> None:
+        from core.db import database_proxy
+
+        committed = not database_proxy.in_transaction()
+        self.saved.append((Integration.get_by_id(integration.id).name, committed))
+        if self.fail:
+            raise RuntimeError("the service said no")
+
+
+def test_on_saved_is_called_after_each_create_and_update(profile, memory_keyring):
+    hooked = HookedConnector()
+    integration = create_integration(hooked, "Main", {"username": "u", "password": PASSWORD})
+    assert hooked.saved == [("Main", True)]
+    update_integration(integration, hooked, name="Renamed")
+    assert hooked.saved == [("Main", True), ("Renamed", True)]
+    with pytest.raises(InvalidIntegration):
+        update_integration(integration, hooked, values={"password": "short"})
+    assert len(hooked.saved) == 2, "nothing saved, nothing to tell"
+
+
+def test_a_failing_on_saved_does_not_undo_the_save(profile, memory_keyring, caplog):
+    from core.models.sync import HistoryEvent
+
+    hooked = HookedConnector(fail=True)
+    with caplog.at_level(logging.ERROR, logger="listbridge.integrations"):
+        integration = create_integration(hooked, "Main", {"username": "u", "password": PASSWORD})
+    assert Integration.get_by_id(integration.id).name == "Main"
+    assert read_secrets(integration) == {"password": PASSWORD}
+    assert "on_saved of scripted failed" in caplog.text
+    event = HistoryEvent.get(HistoryEvent.integration == integration.id)
+    assert event.level == "error" and "the service said no" in event.message
+    assert "Main was saved, but finishing its set-up failed" in event.message
 
 
 def test_without_a_keyring_nothing_is_saved(profile, connector):

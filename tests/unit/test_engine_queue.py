@@ -282,6 +282,9 @@ def test_a_records_history_gathers_events_and_queue_rows(integration):
     assert {h.kind for h in history} == {"failed", "queue"}
     queue_row = next(h for h in history if h.kind == "queue")
     assert queue_row.state == "failed" and "Refused." in queue_row.message
+    assert "after 1 attempt." in queue_row.message  # not "1 attempt(s)"
+    failed = next(h for h in history if h.kind == "failed")
+    assert "Failed after 1 attempt;" in failed.message
     assert all(h.integration == "Main" for h in history)
     assert record_history("contact", 43) == []
 

@@ -15,8 +15,16 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connectors.base import ConfigurationError, RateLimited, TlsError, TransientError
+from connectors.base import (
+    BaseConnector,
+    ConfigurationError,
+    RateLimited,
+    TlsError,
+    TransientError,
+    check_api_url,
+)
 from connectors.http import (
+    CHECK_POLICY,
     USER_AGENT,
     HttpPolicy,
     check_url,
@@ -395,3 +403,82 @@ def test_a_truncated_body_is_a_transient_error_not_a_raw_exception(waits):
     assert info.value.never_sent is False
     assert len(served) == FAST.max_retries + 1, "a GET is retried before giving up"
     listener.close()
+
+
+# -- Check Connection: quick, and worded for a check ---------------------------------------------------
+
+def test_the_check_policy_makes_one_try_with_short_timeouts():
+    assert CHECK_POLICY.max_retries == 0 and CHECK_POLICY.for_check
+    assert CHECK_POLICY.connect_timeout <= 5 and CHECK_POLICY.read_timeout <= 15
+    assert not HttpPolicy().for_check  # a sync's session keeps its retries and its words
+
+
+def test_a_check_of_a_service_that_is_down_fails_at_once_without_promising_a_sync(server, waits):
+    server.script = [("status", 503, {}, "busy")] * 4
+    with pytest.raises(TransientError) as caught:
+        session_for(server, waits, policy=CHECK_POLICY).get("account")
+    assert len(server.requests) == 1 and waits == []
+    message = caught.value.admin_message
+    assert "HTTP 503" in message and "sync" not in message.lower()
+    server.script = [("status", 429, {"Retry-After": "30"}, "slow down")]
+    with pytest.raises(RateLimited) as limited:
+        session_for(server, waits, policy=CHECK_POLICY).get("account")
+    assert "sync" not in limited.value.admin_message.lower() and waits == []
+
+
+def test_a_check_of_an_unreachable_service_names_the_url_and_the_network():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    waits: list[float] = []
+    session = make_session(f"http://127.0.0.1:{port}/", policy=CHECK_POLICY, sleep=waits.append,
+                           service="The fake service")
+    with pytest.raises(TransientError) as caught:
+        session.get("account")
+    assert waits == [], "a check never retries, even a connection that could not be opened"
+    assert caught.value.admin_message == (
+        "The fake service could not be reached (the connection could not be opened). Check the "
+        "service URL and the network.")
+    assert caught.value.never_sent
+
+
+def test_a_check_that_gets_no_answer_says_how_long_it_waited(server, waits):
+    from dataclasses import replace
+
+    server.script = [("sleep", 0.6)]
+    session = session_for(server, waits, policy=replace(CHECK_POLICY, read_timeout=0.2),
+                          service="The fake service")
+    with pytest.raises(TransientError) as caught:
+        session.get("slow")
+    assert caught.value.admin_message == (
+        "The fake service could not be reached (no answer within 0.2 s). Check the service URL "
+        "and the network.")
+    assert len(server.requests) == 1
+
+
+def test_a_sync_keeps_saying_that_it_tries_again(server, waits):
+    server.script = [("status", 503, {}, "busy")] * 4
+    with pytest.raises(TransientError) as caught:
+        session_for(server, waits).get("x")
+    assert "the sync will try again later" in caught.value.admin_message
+
+
+# -- the Service URL field ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://example.com/", "plain http"),
+    ("example.com", "not a valid https URL"),
+    ("ftp://example.com/", "not a valid https URL"),
+    ("https://", "not a valid https URL"),
+])
+def test_the_service_url_field_refuses_what_the_session_would_refuse(url, problem):
+    field = BaseConnector().api_url_field()
+    message = field.check(url)
+    assert message is not None and problem in message
+    assert check_api_url(url) == message
+
+
+@pytest.mark.parametrize("url", ["https://r1-api.example.com/v2", " https://example.com/ ",
+                                 "http://127.0.0.1:8080/", "http://localhost/api", ""])
+def test_the_service_url_field_accepts_https_loopback_and_nothing(url):
+    assert BaseConnector().api_url_field().check(url) is None
