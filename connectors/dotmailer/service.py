@@ -237,14 +237,16 @@ def list_connection(mlist: MarketingList) -> ListConnection | None:
     book = AddressBook.get_or_none(AddressBook.mlist == mlist)
     if book is None:
         return None
+    # The book also holds contacts added in Dotmailer itself: count only the list's own members.
+    ours = _list_members_in_book(mlist, book)
     counts: dict[str, int] = {}
     for status, n in (BookMember.select(BookMember.export_status, pw.fn.COUNT(BookMember.id))
-                      .where(BookMember.book == book).group_by(BookMember.export_status)
+                      .where(BookMember.book == book, ours).group_by(BookMember.export_status)
                       .tuples()):
         counts[status] = n
     sending = (BookMember.select().join(DotmailerImport, on=(
         BookMember.import_ == DotmailerImport.id)).where(
-        BookMember.book == book, DotmailerImport.status == IMPORT_PENDING).count())
+        BookMember.book == book, ours, DotmailerImport.status == IMPORT_PENDING).count())
     integration = book.integration
     return ListConnection(
         integration, book, book.connected_at, integration.last_sync_at, integration.last_status,
@@ -252,6 +254,16 @@ def list_connection(mlist: MarketingList) -> ListConnection | None:
         sum(counts.get(s, 0) for s in (EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE)) - sending,
         sending, counts.get(EXPORT_REJECTED, 0) + counts.get(EXPORT_WATCHDOG, 0),
         counts.get(EXPORT_QUEUED, 0), book.export_paused, counts.get(EXPORT_WATCHDOG, 0))
+
+
+def _list_members_in_book(mlist: MarketingList, book: AddressBook) -> Any:
+    """A condition on BookMember: the row's contact is on the list (by email, any case)."""
+    model = MODEL_FOR_KIND[mlist.entity]
+    emails = (model.select(model.email_key)
+              .join(ListMember, on=(member_column(mlist.entity) == model.id))
+              .where(ListMember.mlist == mlist))
+    return BookMember.contact.in_(DotmailerContact.select(DotmailerContact.id).where(
+        DotmailerContact.integration == book.integration, DotmailerContact.email_key.in_(emails)))
 
 
 def retry_rejected(mlist: MarketingList) -> int:

@@ -229,3 +229,21 @@ def test_a_manual_run_waits_for_its_import_a_scheduled_one_does_not(
     connection = service.list_connection(mlist)
     assert connection is not None
     assert (connection.exported, connection.sending) == ((10, 0) if waits else (0, 10))
+
+
+def test_the_list_page_counts_only_the_lists_own_members(profile, memory_keyring, emulator,
+                                                         connector):
+    """A book also holds contacts added in Dotmailer itself: "N exported" is about the list."""
+    book = emulator.add_book("Newsletter")
+    for i in range(7):
+        emulator.add_contact(f"someone{i}@elsewhere.example", books=[book])
+    integration = new_integration(connector, emulator)
+    mlist = new_list("Members", 5)
+    service.refresh_books(integration)
+    service.connect_list(mlist, integration, book)
+    sync(integration, connector)
+    sync(integration, connector)
+    assert len(book_emails(emulator, book)) == 12
+    connection = service.list_connection(mlist)
+    assert connection is not None
+    assert connection.exported + connection.waiting + connection.sending == 5
