@@ -119,14 +119,19 @@ def _seed_newsletter(emulator: object) -> None:
     sent = now - timedelta(days=3)
     campaign = em.add_campaign("Newsletter — autumn edition", "Sent", [DEMO_BOOK],  # type: ignore[attr-defined]
                                date_sent=sent, subject="What's new this autumn")
-    for email in rng.sample(known, 90):
+    openers = rng.sample(known, 90)
+    unsubscribers = openers[:6]
+    bounced = [email for email in known if email not in openers][:2]
+    for email in openers:
         opens = rng.choice((1, 1, 2, 3, 5))
         em.add_activity(campaign, email, opens=opens, clicks=rng.choice((0, 0, 1, 2)),  # type: ignore[attr-defined]
                         first_opened=sent + timedelta(hours=rng.randint(1, 40)), date_sent=sent,
+                        unsubscribed=email in unsubscribers,
                         at=sent + timedelta(hours=rng.randint(1, 40)))
-    for email in rng.sample(known, 6):
+    for email in unsubscribers:
         em.unsubscribe_from_book(DEMO_BOOK, email, at=sent + timedelta(hours=5))  # type: ignore[attr-defined]
-    for email in rng.sample(known, 2):
+    for email in bounced:
+        em.add_activity(campaign, email, hard_bounced=True, date_sent=sent, at=sent)  # type: ignore[attr-defined]
         em.suppress(email, "HardBounced", at=sent + timedelta(hours=1))  # type: ignore[attr-defined]
 
 

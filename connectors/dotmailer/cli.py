@@ -38,15 +38,22 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     connect = commands.add_parser("connect", help="connect a marketing list to an address book",
                                   epilog=EXIT_TEXT)
-    connect.add_argument("--integration", required=True, metavar="NAME")
-    connect.add_argument("--list", required=True, dest="list_name", metavar="LIST")
+    connect.add_argument("--integration", required=True, metavar="NAME",
+                         help="the Dotmailer integration")
+    connect.add_argument("--list", required=True, dest="list_name", metavar="LIST",
+                         help="the marketing list (of contacts or leads)")
     connect.add_argument("--address-book", required=True, metavar="BOOK",
                          help="the address book's id or name")
+    connect.add_argument("--no-sync", action="store_true",
+                         help="connect only; the members are sent at the next sync instead of now")
     connect.set_defaults(handler=connect_command)
 
     disconnect = commands.add_parser("disconnect", help="disconnect a marketing list",
                                      epilog=EXIT_TEXT)
-    disconnect.add_argument("--list", required=True, dest="list_name", metavar="LIST")
+    disconnect.add_argument("--list", required=True, dest="list_name", metavar="LIST",
+                            help="the connected marketing list")
+    disconnect.add_argument("--integration", metavar="NAME",
+                            help="accepted for symmetry with connect; the list says which")
     disconnect.set_defaults(handler=disconnect_command)
 
     _register_emulator(sub)
@@ -169,9 +176,26 @@ def connect_command(args: argparse.Namespace, profile: Profile) -> int:
         print(f"listbridge dotmailer: {exc}", file=sys.stderr)
         return EXIT_FAILED
     print(f"The list {mlist.name!r} is connected to the address book {book.name!r} "
-          f"({book.remote_id}). Its members are sent at the next sync "
-          f"(listbridge sync --integration {integration.name!r}).")
-    return EXIT_OK
+          f"({book.remote_id}).")
+    if args.no_sync:
+        print(f"Its members are sent at the next sync (listbridge sync --integration "
+              f"{integration.name!r}).")
+        return EXIT_OK
+    return _export_now(integration)
+
+
+def _export_now(integration: Any) -> int:
+    """As in the window: the members are exported at once after connecting."""
+    from connectors.base import get_connector
+    from core.sync.runner import AlreadyRunning, run_sync
+
+    try:
+        result = run_sync(integration, get_connector(integration.type), trigger="headless")
+    except AlreadyRunning as exc:
+        print(f"{exc.admin_message} The members are sent by that run or the next one.")
+        return EXIT_OK
+    print(f"Sync {result.status}: {result.message}")
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def disconnect_command(args: argparse.Namespace, profile: Profile) -> int:

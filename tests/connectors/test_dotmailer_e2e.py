@@ -153,16 +153,16 @@ def test_headless_commands(profile, memory_keyring, emulator, monkeypatch, capsy
     assert main(["dotmailer", "address-books", "--integration", "DM", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [b["name"] for b in listed] == ["Customers", "Newsletter"]  # no All Contacts, Test
+    monkeypatch.setattr("connectors.dotmailer.sync.WAIT_FOR_IMPORTS", 0.0)
     assert main(["dotmailer", "connect", "--integration", "DM", "--list", "Members",
                  "--address-book", "Newsletter"]) == 0
     assert AddressBook.get(AddressBook.remote_id == book).mlist.name == "Members"
+    assert emulator.call_count("POST", "*/contacts/import") == 1  # exported at once, as the window
     capsys.readouterr()
     assert main(["dotmailer", "address-books", "--integration", "DM", "--json"]) == 0
     assert [b["name"] for b in json.loads(capsys.readouterr().out)] == ["Customers"]
     assert main(["dotmailer", "connect", "--integration", "DM", "--list", "Members",
                  "--address-book", "Customers"]) == 1  # one book per list
-    monkeypatch.setattr("connectors.dotmailer.sync.WAIT_FOR_IMPORTS", 0.0)
-    assert main(["sync", "--integration", "DM"]) == 0
     assert emulator.finish_imports() == 1
     assert main(["sync", "--integration", "DM"]) == 0
     assert len(book_emails(emulator, book)) == 20
