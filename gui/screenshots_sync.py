@@ -24,8 +24,8 @@ FLAKY = "contact.flaky@example.com"  # refused once, then accepted
 
 def use_a_keyring() -> None:
     import keyring
-    from keyring.backend import KeyringBackend
 
+    from connectors.demo import DemoKeyring
     from core import secrets
 
     try:
@@ -34,21 +34,8 @@ def use_a_keyring() -> None:
     except secrets.NoKeyringError:
         pass
 
-    class InMemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-        entries: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.entries.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.entries[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.entries.pop((service, username), None)
-
     print("No secure keyring here: an in-memory one stands in for the screenshots.")
-    keyring.set_keyring(InMemoryKeyring())
+    keyring.set_keyring(DemoKeyring())
 
 
 def prepare(emulator: Any, connector: Any) -> tuple[Any, Any]:

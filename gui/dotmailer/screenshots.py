@@ -15,29 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from keyring.backend import KeyringBackend
-
+from connectors.demo import DemoKeyring as ThrowAwayKeyring
 from gui.screenshots import find_dialog, settle, wait_until
-
-
-class ThrowAwayKeyring(KeyringBackend):
-    """Passwords in memory for the run of this script."""
-
-    priority = 1  # type: ignore[assignment]
-    name = "in memory, for this demo"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 def main(argv: list[str] | None = None) -> int:

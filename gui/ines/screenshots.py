@@ -13,27 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from keyring.backend import KeyringBackend
+from connectors.demo import DemoKeyring as MemoryKeyring
 
 ACCOUNT, USER, PASSWORD = "ACME", "marketing", "demo-pass-1"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-    name = "in memory, for these screenshots"  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 def main(argv: list[str] | None = None) -> int:
