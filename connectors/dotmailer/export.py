@@ -61,7 +61,7 @@ from connectors.dotmailer.sync import (
     values_hash,
 )
 from core.clock import utcnow
-from core.db import database_proxy
+from core.db import database_proxy, plain_rows
 from core.lists import member_column
 from core.models.dotmailer import (
     EXPORT_ADD,
@@ -265,8 +265,8 @@ def _retry_rows(imp: DotmailerImport, count_failure: bool) -> int:
 
 def _masked_lines(imp: DotmailerImport) -> list[str]:
     rows = (BookMember.select(DotmailerContact.email).join(DotmailerContact)
-            .where(BookMember.import_ == imp).limit(4).tuples())
-    return ["Email,…"] + [_mask(email) for (email,) in rows]
+            .where(BookMember.import_ == imp).limit(4).scalars())
+    return ["Email,…"] + [_mask(email) for email in rows]
 
 
 def _mask(email: str) -> str:
@@ -459,7 +459,7 @@ def export_member_states(ctx: SyncContext) -> None:
                        | (BookMember.remote_status.in_(sorted(STOPS_MAIL))))
                 .tuples())
         by_status: dict[str, set[str]] = {}
-        for key, status, membership in rows:
+        for key, status, membership in plain_rows(rows):
             why = membership if membership in STOPS_MAIL else status
             by_status.setdefault(why, set()).add(key)
         for status, keys in sorted(by_status.items()):
@@ -484,11 +484,12 @@ def export_prepare(ctx: SyncContext) -> None:
 
 def _unknown_mapped_fields(integration: Integration) -> bool:
     """A mapping added since the last E22 read names a field not seen: read E22 again."""
-    remote = {n.lower() for (n,) in DataField.select(DataField.name).where(
-        DataField.integration == integration).tuples()}
+    remote = {n.lower() for n in DataField.select(DataField.name).where(
+        DataField.integration == integration).scalars()}
     last = get_mark(integration, MARK_DATAFIELDS)
-    mappings = list(DataFieldMapping.select(DataFieldMapping.datafield, DataFieldMapping.created)
-                    .where(DataFieldMapping.integration == integration).tuples())
+    mappings = list(plain_rows(
+        DataFieldMapping.select(DataFieldMapping.datafield, DataFieldMapping.created)
+        .where(DataFieldMapping.integration == integration).tuples()))
     return any(name.lower() not in remote and (last is None or created > last)
                for name, created in mappings)
 
@@ -583,9 +584,9 @@ def _journal_skip(ctx: SyncContext, book: AddressBook, member: LocalMember) -> N
 
 
 def _in_flight_imports(integration: Integration) -> set[int]:
-    return {i for (i,) in DotmailerImport.select(DotmailerImport.id).where(
+    return set(DotmailerImport.select(DotmailerImport.id).where(
         DotmailerImport.integration == integration,
-        DotmailerImport.status == IMPORT_PENDING).tuples()}
+        DotmailerImport.status == IMPORT_PENDING).scalars())
 
 
 # -- step 10d: export ------------------------------------------------------------------------------
@@ -612,9 +613,9 @@ def export_contacts(ctx: SyncContext) -> None:
     limit = min(forms.HARD_MAX_ACTIVE_IMPORTS,
                 max(1, as_int(ctx.settings.get(forms.MAX_ACTIVE_IMPORTS),
                               forms.DEFAULT_MAX_ACTIVE_IMPORTS)))
-    busy_books = {b for (b,) in DotmailerImport.select(DotmailerImport.book).where(
+    busy_books = set(DotmailerImport.select(DotmailerImport.book).where(
         DotmailerImport.integration == ctx.integration,
-        DotmailerImport.status == IMPORT_PENDING).tuples()}
+        DotmailerImport.status == IMPORT_PENDING).scalars())
     queue: list[tuple[AddressBook, list[int]]] = []
     for book in connected_books(ctx.integration):
         if not book.export_paused and book.id not in busy_books:
@@ -717,10 +718,10 @@ def _active_imports(integration: Integration) -> int:
 
 def _pending_batches(book: AddressBook, size: int = BATCH_ROWS) -> list[list[int]]:
     """The ids of the book's rows to send, cut into batches of at most ``size`` (10,000)."""
-    pending = [mid for (mid,) in BookMember.select(BookMember.id).where(
+    pending = list(BookMember.select(BookMember.id).where(
         BookMember.book == book,
         BookMember.export_status.in_([EXPORT_NEW, EXPORT_ADD, EXPORT_UPDATE]),
-        BookMember.import_.is_null()).order_by(BookMember.id).tuples()]
+        BookMember.import_.is_null()).order_by(BookMember.id).scalars())
     size = max(1, min(size, BATCH_ROWS))
     return [pending[i:i + size] for i in range(0, len(pending), size)]
 

@@ -17,7 +17,7 @@ import peewee as pw
 
 from connectors.dotmailer.client import DotmailerClient
 from core.clock import utcnow
-from core.db import database_proxy
+from core.db import database_proxy, plain_rows
 from core.integrations import read_secrets, schedule_next
 from core.lists import member_column
 from core.models.dotmailer import (
@@ -240,9 +240,10 @@ def list_connection(mlist: MarketingList) -> ListConnection | None:
     # The book also holds contacts added in Dotmailer itself: count only the list's own members.
     ours = _list_members_in_book(mlist, book)
     counts: dict[str, int] = {}
-    for status, n in (BookMember.select(BookMember.export_status, pw.fn.COUNT(BookMember.id))
-                      .where(BookMember.book == book, ours).group_by(BookMember.export_status)
-                      .tuples()):
+    for status, n in plain_rows(BookMember.select(BookMember.export_status,
+                                                  pw.fn.COUNT(BookMember.id))
+                                .where(BookMember.book == book, ours)
+                                .group_by(BookMember.export_status).tuples()):
         counts[status] = n
     sending = (BookMember.select().join(DotmailerImport, on=(
         BookMember.import_ == DotmailerImport.id)).where(
@@ -468,7 +469,7 @@ def campaign_activities(campaign: EmailCampaign, mlist: MarketingList | None = N
                     .join(model, on=(column == model.id))
                     .where(ListMember.mlist == mlist, model.email_key.in_(keys[start:start + 500]))
                     .tuples())
-            members.update({key: (rid, state) for rid, key, state in rows})
+            members.update({key: (rid, state) for rid, key, state in plain_rows(rows)})
     out = []
     for activity in activities:
         found = members.get(activity.email_key)

@@ -49,7 +49,7 @@ from connectors.dotmailer.client import (
     enum_value,
 )
 from core.clock import utcnow
-from core.db import database_proxy
+from core.db import database_proxy, plain_rows
 from core.lists import member_column
 from core.models.dotmailer import (
     DEFAULT_MAPPINGS,
@@ -260,7 +260,7 @@ def member_records(mlist: MarketingList, email_keys: Iterable[str],
                  .join(model, on=(column == model.id))
                  .where(ListMember.mlist == mlist, ListMember.state.in_(states),
                         model.email_key.in_(chunk)).tuples())
-        found.update({rid: key for rid, key in query})
+        found.update({rid: key for rid, key in plain_rows(query)})
     return found
 
 
@@ -724,7 +724,7 @@ def _custom_values(mlist: MarketingList, model: Any, column: Any,
         rows = (CustomValue.select(CustomValue.record_id, CustomValue.value)
                 .join(ListMember, on=(column == CustomValue.record_id))
                 .where(CustomValue.field == custom, ListMember.mlist == mlist).tuples())
-        out[key] = {rid: parse_custom(custom.kind, raw) for rid, raw in rows}
+        out[key] = {rid: parse_custom(custom.kind, raw) for rid, raw in plain_rows(rows)}
     return out
 
 
@@ -800,14 +800,14 @@ def _apply_book_unsubscribes(ctx: SyncContext, book: AddressBook,
 def _apply_suppressions(ctx: SyncContext, page: list[dict[str, Any]]) -> None:
     """E9: the reason becomes the contact's status, so every list it is on unsubscribes it."""
     rows = _suppressions(page)
-    existing = {}
+    existing: dict[str, tuple[str, datetime | None]] = {}
     emails = [as_text(r[0].get("email")).strip().lower() for r in rows]
     for chunk in bulk.chunks(emails):
-        for key, status, when in DotmailerContact.select(
+        for key, status, when in plain_rows(DotmailerContact.select(
                 DotmailerContact.email_key, DotmailerContact.status,
                 DotmailerContact.suppressed_at).where(
                 DotmailerContact.integration == ctx.integration,
-                DotmailerContact.email_key.in_(chunk)).tuples():
+                DotmailerContact.email_key.in_(chunk)).tuples()):
             existing[key] = (status, when)
     fresh = [(inner, reason, when) for inner, reason, when in rows
              if existing.get(as_text(inner.get("email")).strip().lower()) != (reason, when)]

@@ -54,6 +54,8 @@ class AddressBook(BaseModel):
     # One book per list and one list per book.
     mlist = pw.ForeignKeyField(MarketingList, null=True, unique=True, on_delete="SET NULL",
                                backref="dotmailer_books")
+    integration_id: int  # the keys' values, as peewee adds them (see ``core.db.BaseModel``)
+    mlist_id: int | None
     connected_at = pw.DateTimeField(null=True)
     # Per-book watermarks (service time): E7 contacts, E8 unsubscribes; reconciliation date.
     contacts_synced_at = pw.DateTimeField(null=True)
@@ -99,6 +101,7 @@ class DotmailerImport(BaseModel):
 
     integration = pw.ForeignKeyField(Integration, on_delete="CASCADE", backref="dotmailer_imports")
     book = pw.ForeignKeyField(AddressBook, null=True, on_delete="SET NULL", backref="imports")
+    book_id: int | None  # the key's value, as peewee adds it (see ``core.db.BaseModel``)
     remote_id = pw.CharField(max_length=64, index=True)  # the GUID
     file_name = pw.CharField(max_length=255, default="")
     status = pw.CharField(max_length=32, default=IMPORT_PENDING, index=True)
@@ -134,6 +137,9 @@ class BookMember(BaseModel):
     pending_hash = pw.CharField(max_length=40, default="")
     import_ = pw.ForeignKeyField(DotmailerImport, null=True, on_delete="SET NULL",
                                  column_name="import_id", backref="members")
+    book_id: int  # the keys' values, as peewee adds them (see ``core.db.BaseModel``)
+    contact_id: int
+    import_id: int | None  # ``import_``'s column name, which peewee uses for the value too
     failures = pw.IntegerField(default=0)  # imports that failed for this row
     last_error = pw.TextField(default="")
     exported_at = pw.DateTimeField(null=True)
