@@ -6,8 +6,14 @@ import peewee as pw
 import pytest
 
 from core import migrations
-from core.db import DatabaseTooNew, SchemaVersion, close_database, database_proxy, make_database
-from core.db import open_database
+from core.db import (
+    DatabaseTooNew,
+    SchemaVersion,
+    close_database,
+    database_proxy,
+    make_database,
+    open_database,
+)
 from core.models.store import Contact
 
 
