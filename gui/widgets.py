@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -363,3 +365,16 @@ def combo_select_data(combo: Any, value: Any) -> None:
     """Select the combo entry whose data is ``value`` (the first one when none is)."""
     index = combo.findData(value)
     combo.setCurrentIndex(index if index >= 0 else 0)
+
+
+def save_cancel_buttons(dialog: QDialog) -> QDialogButtonBox:
+    """The Save / Cancel row of the store's dialogs (found by tests as okButton)."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel)
+    buttons.setObjectName("dialogButtons")
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    ok.setObjectName("okButton")
+    ok.setText(dialog.tr("Save"))
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,7 +34,13 @@ from core.store import default_owner
 from gui.dialogs.marketing_list import newsletter_combo
 from gui.dialogs.picker import RecordPicker
 from gui.sources import channel_labels, entity_labels
-from gui.widgets import DateField, ErrorLabel, combo_select_data, mark_invalid
+from gui.widgets import (
+    DateField,
+    ErrorLabel,
+    combo_select_data,
+    mark_invalid,
+    save_cancel_buttons,
+)
 
 
 def lists_widget(object_name: str, checked: set[int]) -> QListWidget:
@@ -56,18 +61,6 @@ def lists_widget(object_name: str, checked: set[int]) -> QListWidget:
 def checked_ids(widget: QListWidget) -> set[int]:
     return {int(widget.item(row).data(Qt.ItemDataRole.UserRole)) for row in range(widget.count())
             if widget.item(row).checkState() == Qt.CheckState.Checked}
-
-
-def _buttons(dialog: QDialog) -> QDialogButtonBox:
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel)
-    buttons.setObjectName("dialogButtons")
-    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-    ok.setObjectName("okButton")
-    ok.setText(dialog.tr("Save"))
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons
 
 
 class CampaignDialog(QDialog):
@@ -140,7 +133,7 @@ class CampaignDialog(QDialog):
                      .where(CampaignLead.campaign == campaign_id).order_by(Lead.last_name))
             self._add_leads(list(query))
 
-        layout.addWidget(_buttons(self))
+        layout.addWidget(save_cancel_buttons(self))
         if campaign is not None:
             self.name.setText(campaign.name)
             self.description.setPlainText(campaign.description)
@@ -246,7 +239,7 @@ class ActivityDialog(QDialog):
         self.lists.setMinimumHeight(140)
         form.addRow(self.tr("Marketing lists:"), self.lists)
         layout.addLayout(form, 1)
-        layout.addWidget(_buttons(self))
+        layout.addWidget(save_cancel_buttons(self))
         if activity is not None:
             self.subject.setText(activity.subject)
             self.description.setPlainText(activity.description)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from core.models.store import CUSTOM_FIELD_KINDS, CustomField, CustomValue, NewsletterType
 from core.store import STANDARD_FIELDS
 from gui.sources import entity_labels
-from gui.widgets import ErrorLabel, combo_select_data, mark_invalid
+from gui.widgets import ErrorLabel, combo_select_data, mark_invalid, save_cancel_buttons
 
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -51,18 +51,6 @@ def kind_labels() -> dict[str, str]:
 
     return {"text": tr("Text"), "number": tr("Number"), "boolean": tr("Yes / no"),
             "date": tr("Date"), "choice": tr("Choice from a list")}
-
-
-def _ok_cancel(dialog: QDialog) -> QDialogButtonBox:
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                               | QDialogButtonBox.StandardButton.Cancel)
-    buttons.setObjectName("dialogButtons")
-    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-    ok.setObjectName("okButton")
-    ok.setText(dialog.tr("Save"))
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons
 
 
 class CustomFieldDialog(QDialog):
@@ -105,7 +93,7 @@ class CustomFieldDialog(QDialog):
         self.choices_label = QLabel(self.tr("Choices:"))
         form.addRow(self.choices_label, self.choices)
         layout.addLayout(form)
-        layout.addWidget(_ok_cancel(self))
+        layout.addWidget(save_cancel_buttons(self))
         self._key_edited = field is not None
         self.label.textEdited.connect(self._label_edited)
         self.key.textEdited.connect(self._key_typed)
@@ -210,7 +198,7 @@ class NewsletterTypeDialog(QDialog):
         self.position.setRange(0, 10_000)
         form.addRow(self.tr("Position:"), self.position)
         layout.addLayout(form)
-        layout.addWidget(_ok_cancel(self))
+        layout.addWidget(save_cancel_buttons(self))
         if nt is not None:
             self.code.setValue(nt.code)
             self.description.setText(nt.description)
