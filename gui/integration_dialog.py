@@ -48,7 +48,7 @@ from core.integrations import (
 from core.models.store import User
 from core.models.sync import Integration
 from core.store import default_owner
-from gui.widgets import ErrorLabel, combo_select_data, mark_invalid
+from gui.widgets import ErrorLabel, combo_select_data, mark_invalid, save_cancel_buttons
 from gui.workers import start_job
 
 MAX_SCHEDULE_MINUTES = 7 * 24 * 60
@@ -170,15 +170,8 @@ class IntegrationDialog(QDialog):
         self.keyring_note.setWordWrap(True)
         layout.addWidget(self.keyring_note)
         layout.addStretch(1)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.ok_button.setObjectName("okButton")
-        self.ok_button.setText(self.tr("Save"))
-        self.ok_button.setProperty("primary", True)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = save_cancel_buttons(self)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout.addWidget(self.buttons)
 
         chosen = self.integration.type if self.integration else type_name

@@ -375,6 +375,8 @@ def save_cancel_buttons(dialog: QDialog) -> QDialogButtonBox:
     ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
     ok.setObjectName("okButton")
     ok.setText(dialog.tr("Save"))
+    ok.setProperty("primary", True)
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     return buttons

@@ -71,7 +71,7 @@ from gui.ines.work import (
     sync_problems,
     try_connection,
 )
-from gui.widgets import ErrorLabel, mark_invalid
+from gui.widgets import ErrorLabel, mark_invalid, save_cancel_buttons
 from gui.workers import start_job
 
 MAX_SCHEDULE_MINUTES = 7 * 24 * 60
@@ -133,15 +133,8 @@ class InesSettingsDialog(QDialog):
         self.tabs.addTab(self._build_mapping_tab(), self.tr("Contact Field Mapping"))
         self.tabs.addTab(self._build_features_tab(), self.tr("Features"))
         layout.addWidget(self.tabs, 1)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
-        self.ok_button.setObjectName("okButton")
-        self.ok_button.setText(self.tr("Save"))
-        self.ok_button.setProperty("primary", True)
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = save_cancel_buttons(self)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout.addWidget(self.buttons)
 
         self._load()
