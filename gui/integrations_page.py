@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
@@ -44,7 +44,7 @@ from gui.rowmodel import (
 )
 from gui.sync_bridge import SyncBridge
 from gui.tablemodel import local_time
-from gui.widgets import EmptyState, ErrorLabel, button
+from gui.widgets import EmptyState, ErrorLabel, button, detail_label
 from gui.workers import start_job
 
 REFRESH_MS = 20_000  # next sync times move on; a headless scheduler may run things meanwhile
@@ -279,11 +279,7 @@ class IntegrationsPage(QWidget):
         self.stack.addWidget(self.empty)
         self.stack.setCurrentWidget(self.empty)
         layout.addWidget(self.stack, 1)
-        self.detail = QLabel()
-        self.detail.setObjectName("integrationDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.TextFormat.RichText)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = detail_label("integrationDetail", rich=True)
         self.detail.hide()
         layout.addWidget(self.detail)
 

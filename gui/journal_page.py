@@ -44,7 +44,14 @@ from gui.rowmodel import (
 )
 from gui.sync_bridge import SyncBridge, connector_for
 from gui.tablemodel import local_time
-from gui.widgets import ActionRow, EmptyState, SearchField, button, combo_select_data
+from gui.widgets import (
+    ActionRow,
+    EmptyState,
+    SearchField,
+    button,
+    combo_select_data,
+    detail_label,
+)
 from gui.workers import start_job
 
 REFRESH_MS = 5_000  # while shown: rows written by a headless run or the scheduler appear soon
@@ -327,11 +334,7 @@ class JournalPage(QWidget):
         self.stack.addWidget(self.empty)
         self.stack.setCurrentWidget(self.empty)
         layout.addWidget(self.stack, 1)
-        self.detail = QLabel()
-        self.detail.setObjectName("journalDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextFormat(Qt.TextFormat.RichText)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = detail_label("journalDetail", rich=True)
         self.detail.hide()
         layout.addWidget(self.detail)
         return tab

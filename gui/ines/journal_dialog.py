@@ -37,7 +37,7 @@ from gui.rowmodel import (
     RowTableModel,
 )
 from gui.tablemodel import local_time
-from gui.widgets import SearchField, button
+from gui.widgets import SearchField, button, detail_label
 from gui.workers import start_job
 
 REFRESH_MS = 5_000
@@ -175,10 +175,7 @@ class InesJournalDialog(QDialog):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.table.doubleClicked.connect(lambda _index: self.show_history())
         layout.addWidget(self.table, 1)
-        self.detail = QLabel()
-        self.detail.setObjectName("inesJournalDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = detail_label("inesJournalDetail")
         self.detail.setMinimumHeight(36)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.detail)

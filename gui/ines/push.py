@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
@@ -35,6 +35,7 @@ from gui.rowmodel import (
     RowTable,
     RowTableModel,
 )
+from gui.widgets import detail_label
 
 TYPE_NAME = "ines"
 CREATED, UPDATED, UNCHANGED, IGNORED, FAILED = "created", "updated", "unchanged", "ignored", "failed"
@@ -159,19 +160,13 @@ class PushResultDialog(QDialog):
         self.heading.setObjectName("pushHeading")
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
-        self.detail = QLabel()
-        self.detail.setObjectName("pushDetail")
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail = detail_label("pushDetail")
         layout.addWidget(self.detail)
         self.model = RowTableModel(line_columns(), self, row_id=lambda r: r.contact_id or 0)
         self.table = RowTable(self.model, "pushLines")
         self.table.doubleClicked.connect(lambda _i: self.show_history())
         layout.addWidget(self.table, 1)
-        self.line_detail = QLabel()
-        self.line_detail.setObjectName("pushLineDetail")
-        self.line_detail.setWordWrap(True)
-        self.line_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.line_detail = detail_label("pushLineDetail")
         layout.addWidget(self.line_detail)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setObjectName("closeButton")
