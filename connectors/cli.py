@@ -53,8 +53,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``listbridge`` with the connector commands: the headless entry point."""
+    from connectors.base import load_all
     from core.cli import main as core_main
 
+    load_all()  # the connectors' migration series, before any command opens the database
     return core_main(argv, registrars=[register])
 
 

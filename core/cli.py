@@ -15,15 +15,18 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from core import __version__
+from core import __version__, cli_import
+from core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile, resolve_profile
+from core.sync import cli as sync_cli
 
 log = logging.getLogger("listbridge.cli")
 
 Registrar = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 WindowOpener = Callable[[argparse.Namespace, Profile], int]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "Registrar", "WindowOpener", "build_parser",
+           "main", "open_profile"]
 
 
 def build_parser(registrars: Sequence[Registrar] = ()) -> argparse.ArgumentParser:
@@ -46,9 +49,6 @@ def build_parser(registrars: Sequence[Registrar] = ()) -> argparse.ArgumentParse
 
 
 def _core_registrars() -> list[Registrar]:
-    from core import cli_import
-    from core.sync import cli as sync_cli
-
     return [cli_import.register, sync_cli.register]
 
 
@@ -59,8 +59,8 @@ def demo_profile() -> Profile:
 
 def open_profile(args: argparse.Namespace) -> Profile:
     """The profile the arguments name, its folders made, its database open and migrated."""
-    from core.db import open_database
     from core.logs import setup_logging
+    from core.migrations import open_database
 
     if getattr(args, "demo", False):
         profile = demo_profile()

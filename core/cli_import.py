@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from core.clock import utcnow
+from core.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile
 from core.text import noun
 
@@ -42,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, profile: Profile) -> int:
-    from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
     from core.csvio import CsvReadError
     from core.importer import ImportRefused, ListRefused, import_csv
 

@@ -1,8 +1,10 @@
-"""The database: one proxy every model binds to, opened once at start-up by ``open_database``.
+"""The database: one proxy every model binds to, the models' base, and how a target becomes a
+database object.
 
 SQLite in WAL mode with foreign keys on (a file per profile), or a database URL such as
-``postgresql://host/db`` for a team sharing one store. Schema changes are numbered migrations
-(``core/migrations.py``), each applied in one transaction after a copy of the database file.
+``postgresql://host/db`` for a team sharing one store. Opening the store and bringing its schema
+up to date is ``core.migrations.open_database`` (above the models, so that this module imports
+none of them).
 """
 
 from __future__ import annotations
@@ -40,13 +42,6 @@ def plain_rows(query: Any) -> Iterator[Any]:
     return iter(query)
 
 
-class SchemaVersion(BaseModel):
-    """The single row saying which migration the database has reached."""
-
-    version = pw.IntegerField()
-    applied_at = pw.DateTimeField(default=utcnow)
-
-
 class DatabaseTooNew(RuntimeError):
     """The database was written by a newer ListBridge; opening it could lose data."""
 
@@ -72,27 +67,14 @@ def make_database(target: str | Path) -> pw.Database:
     return pw.SqliteDatabase(text, pragmas=SQLITE_PRAGMAS, timeout=15)
 
 
-def open_database(target: str | Path, migrate: bool = True) -> pw.Database:
-    """Open the store, bind every model to it and bring its schema up to date."""
-    from core import migrations
-
-    if "://" not in str(target):
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-    db = make_database(target)
-    database_proxy.initialize(db)
-    db.connect(reuse_if_open=True)
-    if migrate:
-        migrations.upgrade(db, backup_dir=_backup_dir_for(target))
-    return db
-
-
 def close_database() -> None:
     db = database_proxy.obj
     if db is not None and not db.is_closed():
         db.close()
 
 
-def _backup_dir_for(target: str | Path) -> Path | None:
+def backup_dir_for(target: str | Path) -> Path | None:
+    """Where copies of the file go before a migration (none for a database server)."""
     if "://" in str(target):
         return None
     return Path(target).parent / "backups"

@@ -26,8 +26,10 @@ STYLE_SHEET = "style.qss"
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``listbridge`` entry point."""
     import core.cli
+    from connectors.base import load_all
     from connectors.cli import register as connectors_register
 
+    load_all()  # the connectors' migration series, before any command opens the database
     return core.cli.main(argv, registrars=[connectors_register], open_window=run_window)
 
 

@@ -59,12 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
 
-    from core.db import open_database
+    from connectors.base import load_all
     from core.demo import fill_demo_store
+    from core.migrations import open_database
     from core.paths import Profile
     from gui.app import make_application
 
     profile = Profile(Path(tempfile.mkdtemp(prefix="listbridge-shots-")), demo=True).ensure()
+    load_all()  # every connector's tables, before the database is opened
     open_database(profile.database)
     fill_demo_store()
     app = make_application()

@@ -90,19 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
 
-    from connectors.base import register
+    from connectors.base import load_all, register
     from connectors.dotmailer import service
     from connectors.dotmailer.client import forget_discoveries
     from connectors.dotmailer.connector import DotmailerConnector
     from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
     from connectors.dotmailer.sync import Tuning
-    from core.db import open_database
     from core.demo import fill_demo_store
+    from core.migrations import open_database
     from core.paths import Profile
     from gui.app import make_application
 
     use_a_keyring()
     profile = Profile(Path(tempfile.mkdtemp(prefix="listbridge-shots-")), demo=True).ensure()
+    load_all()  # every connector's tables, before the database is opened
     open_database(profile.database)
     fill_demo_store(people=6000)
     forget_discoveries()

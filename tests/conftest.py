@@ -11,9 +11,13 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
-from core.db import close_database, open_database  # noqa: E402
+from connectors.base import load_all  # noqa: E402
+from core.db import close_database  # noqa: E402
+from core.migrations import open_database  # noqa: E402
 from core.paths import Profile  # noqa: E402
 from tests.helpers.keyrings import MemoryKeyring  # noqa: E402
+
+load_all()  # every connector's migration series, before any fixture opens a database
 
 SHARED = Path(os.environ.get("LISTBRIDGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

@@ -19,8 +19,7 @@ from connectors.base import (
 )
 from connectors.dotmailer import export, forms, sync
 from connectors.dotmailer.client import DISCOVERY_URL, DotmailerClient, with_policy
-from connectors.http import CHECK_POLICY, HttpPolicy
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     EXPORT_DONE,
     EXPORT_QUEUED,
     IMPORT_PENDING,
@@ -28,6 +27,7 @@ from core.models.dotmailer import (
     BookMember,
     DotmailerContact,
 )
+from connectors.http import CHECK_POLICY, HttpPolicy
 from core.models.sync import HistoryEvent, Integration, QueueItem
 from core.sync.context import SyncContext
 

@@ -33,6 +33,23 @@ from connectors.dotmailer.client import (
     TooManyImports,
     as_int,
 )
+from connectors.dotmailer.models import (
+    EXPORT_ADD,
+    EXPORT_DONE,
+    EXPORT_NEW,
+    EXPORT_QUEUED,
+    EXPORT_REJECTED,
+    EXPORT_UPDATE,
+    EXPORT_WATCHDOG,
+    IMPORT_PENDING,
+    IMPORT_SENDING,
+    AddressBook,
+    BookMember,
+    DataField,
+    DataFieldMapping,
+    DotmailerContact,
+    DotmailerImport,
+)
 from connectors.dotmailer.sync import (
     BATCH_ROWS,
     EXPORT_ACTION,
@@ -63,23 +80,6 @@ from connectors.dotmailer.sync import (
 from core.clock import utcnow
 from core.db import database_proxy, plain_rows
 from core.lists import member_column
-from core.models.dotmailer import (
-    EXPORT_ADD,
-    EXPORT_DONE,
-    EXPORT_NEW,
-    EXPORT_QUEUED,
-    EXPORT_REJECTED,
-    EXPORT_UPDATE,
-    EXPORT_WATCHDOG,
-    IMPORT_PENDING,
-    IMPORT_SENDING,
-    AddressBook,
-    BookMember,
-    DataField,
-    DataFieldMapping,
-    DotmailerContact,
-    DotmailerImport,
-)
 from core.models.store import MODEL_FOR_KIND, ListMember, MarketingList
 from core.models.sync import Integration, QueueItem
 from core.sync.context import SyncContext

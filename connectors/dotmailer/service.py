@@ -16,11 +16,7 @@ from typing import Any
 import peewee as pw
 
 from connectors.dotmailer.client import DotmailerClient
-from core.clock import utcnow
-from core.db import database_proxy, plain_rows
-from core.integrations import read_secrets, schedule_next
-from core.lists import member_column
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     DATAFIELD_TYPES,
     EXPORT_ADD,
     EXPORT_DONE,
@@ -43,6 +39,10 @@ from core.models.dotmailer import (
     EmailCampaignBook,
     is_system_book,
 )
+from core.clock import utcnow
+from core.db import database_proxy, plain_rows
+from core.integrations import read_secrets, schedule_next
+from core.lists import member_column
 from core.models.store import MODEL_FOR_KIND, ListMember, MarketingList
 from core.models.sync import HistoryEvent, Integration
 

@@ -48,10 +48,7 @@ from connectors.dotmailer.client import (
     datafields_of,
     enum_value,
 )
-from core.clock import utcnow
-from core.db import database_proxy, plain_rows
-from core.lists import member_column
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     DEFAULT_MAPPINGS,
     EXPORT_DONE,
     SUMMARY_FIELDS,
@@ -66,6 +63,9 @@ from core.models.dotmailer import (
     EmailCampaignBook,
     is_system_book,
 )
+from core.clock import utcnow
+from core.db import database_proxy, plain_rows
+from core.lists import member_column
 from core.models.store import (
     MODEL_FOR_KIND,
     CustomField,

@@ -16,8 +16,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from connectors.ines.models import InesConfigCache
 from core.clock import utcnow
-from core.models.ines import InesConfigCache
 from core.models.sync import Integration
 
 if TYPE_CHECKING:

@@ -34,6 +34,7 @@ from connectors.ines.mapping import (
     auto_push_mode,
     full_sync_mode,
 )
+from connectors.ines.models import DELETE, UPDATE, InesSyncLog
 from connectors.ines.sync import (
     CONTACT_ATTRS,
     CREATED,
@@ -52,7 +53,6 @@ from connectors.ines.sync import (
 from connectors.ines.values import ref_value
 from core.changes import RecordChange
 from core.db import database_proxy
-from core.models.ines import DELETE, UPDATE, InesSyncLog
 from core.models.store import Company, Contact
 from core.models.sync import HistoryEvent, Integration, SyncRun
 from core.store import format_custom, parse_custom, set_custom_values

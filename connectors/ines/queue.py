@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.ines.models import DELETE, DONE, FAILED, PENDING, UPDATE, InesSyncLog
 from core.clock import utcnow
 from core.db import database_proxy
 from core.logs import redact
-from core.models.ines import DELETE, DONE, FAILED, PENDING, UPDATE, InesSyncLog
 from core.models.sync import Integration
 
 MAX_ATTEMPTS = 3

@@ -447,7 +447,7 @@ class ContactSync:
         """The §3.9 option is on and a Dotmailer integration saw this email hard-bounce."""
         if not self.npai_from_bounces:
             return False
-        from core.models.dotmailer import DotmailerContact
+        from connectors.dotmailer.models import DotmailerContact
 
         key = view.contact.email_key or email_key(view.contact.email)
         return bool(key) and DotmailerContact.select().where(

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.models.dotmailer import DATAFIELD_TYPES
+from connectors.dotmailer.models import DATAFIELD_TYPES
 from gui.dotmailer import jobs
 from gui.dotmailer.guard import guarded
 from gui.rowmodel import MUTED_COLOUR, WARNING_COLOUR, RowColumn, RowTable, RowTableModel

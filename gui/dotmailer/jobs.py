@@ -17,9 +17,7 @@ import peewee as pw
 
 from connectors.base import ConnectorError
 from connectors.dotmailer import service
-from core import secrets as keyring_secrets
-from core.db import database_proxy
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     DEFAULT_MAPPINGS,
     AddressBook,
     CampaignSummary,
@@ -28,6 +26,8 @@ from core.models.dotmailer import (
     EmailCampaign,
     EmailCampaignBook,
 )
+from core import secrets as keyring_secrets
+from core.db import database_proxy
 from core.models.store import MarketingList
 from core.models.sync import Integration
 from core.store import fields_for

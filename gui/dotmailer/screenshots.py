@@ -24,16 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0] if args else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
 
-    from connectors.base import REGISTRY
+    from connectors.base import REGISTRY, load_all
     from connectors.dotmailer.connector import DotmailerConnector
     from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
     from connectors.dotmailer.sync import Tuning
-    from core.db import open_database
     from core.demo import fill_demo_store
+    from core.migrations import open_database
     from core.paths import Profile
     from gui.app import make_application
 
     profile = Profile(Path(tempfile.mkdtemp(prefix="listbridge-dm-shots-")), demo=True).ensure()
+    load_all()  # every connector's tables, before the database is opened
     open_database(profile.database)
     fill_demo_store()
     import keyring
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     save(window, "email-campaigns")
 
     # A contact's Campaign activity tab.
-    from core.models.dotmailer import ContactActivity
+    from connectors.dotmailer.models import ContactActivity
 
     opened = [a.email_key for a in ContactActivity.select().where(ContactActivity.num_opens > 1)
               .order_by(ContactActivity.num_clicks.desc(), ContactActivity.id)]

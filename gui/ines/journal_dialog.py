@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from connectors.ines.connector import journal, journal_count, retry_failed
+from connectors.ines.models import DONE, FAILED, PENDING
 from connectors.ines.queue import JOURNAL_SIZE, MAX_ATTEMPTS, JournalRow
-from core.models.ines import DONE, FAILED, PENDING
 from core.models.sync import Integration
 from gui.history_dialog import HistoryDialog
 from gui.rowmodel import (

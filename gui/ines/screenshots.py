@@ -26,13 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     import keyring
 
     keyring.set_keyring(MemoryKeyring())
+    from connectors.base import load_all
     from connectors.ines.client import make_client
     from connectors.ines.connector import InesConnector
     from connectors.ines.emulator import InesEmulator
     from connectors.ines.fullsync import run_full_sync
     from connectors.ines.mapping import ensure_local_fields, set_features, set_not_ecrasable
-    from core.db import open_database
     from core.integrations import create_integration, read_secrets
+    from core.migrations import open_database
     from core.models.store import Company, Contact, ListMember, MarketingList
     from core.models.sync import Integration
     from core.paths import Profile
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     emulator.add_cf_definition("client", "Chiffre d'affaires", "numeral")
     emulator.start()
     profile = Profile(Path(tempfile.mkdtemp(prefix="listbridge-ines-shots-"))).ensure()
+    load_all()  # every connector's tables, before the database is opened
     open_database(profile.database)
     save_record(Contact(email="sans.societe@example.org", first_name="Paul",
                         last_name="Simon"))

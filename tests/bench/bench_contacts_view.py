@@ -22,7 +22,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 from core.clock import utcnow  # noqa: E402
-from core.db import close_database, database_proxy, open_database  # noqa: E402
+from core.db import close_database, database_proxy  # noqa: E402
+from core.migrations import open_database  # noqa: E402
 from core.models.store import Company, Contact, email_key  # noqa: E402
 from core.paths import Profile  # noqa: E402
 

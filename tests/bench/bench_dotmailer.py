@@ -132,9 +132,10 @@ def setup(root: Path, remote: Remote, members: int, max_active: int) -> tuple[An
     from connectors.dotmailer.connector import DotmailerConnector
     from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER
     from core.clock import utcnow
-    from core.db import database_proxy, open_database
+    from core.db import database_proxy
     from core.integrations import create_integration
     from core.lists import add_members
+    from core.migrations import open_database
     from core.models.store import Contact, MarketingList
     from core.paths import Profile
     from tests.helpers.keyrings import MemoryKeyring
@@ -237,7 +238,7 @@ def activities_from_emulator(remote: Remote, integration: Any, connector: Any, n
     from connectors.dotmailer import service
     from connectors.dotmailer import sync as dm_sync
     from connectors.dotmailer.emulator import DEFAULT_PASSWORD
-    from core.models.dotmailer import AddressBook, ContactActivity
+    from connectors.dotmailer.models import AddressBook, ContactActivity
     from core.models.store import MarketingList
     from core.models.sync import SyncRun
     from core.sync.context import SyncContext
@@ -269,8 +270,8 @@ def activities_from_stub(n: int) -> None:
 
     from connectors.dotmailer import sync as dm_sync
     from connectors.dotmailer.client import DotmailerClient
-    from core.db import open_database
-    from core.models.dotmailer import ContactActivity, EmailCampaign
+    from connectors.dotmailer.models import ContactActivity, EmailCampaign
+    from core.migrations import open_database
     from core.models.sync import Integration
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:

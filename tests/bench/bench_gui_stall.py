@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    from core.db import close_database, open_database
+    from core.db import close_database
+    from core.migrations import open_database
     from core.paths import Profile
     from tests.helpers.keyrings import MemoryKeyring
 

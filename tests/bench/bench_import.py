@@ -20,8 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core.changes import RecordChange, subscribe  # noqa: E402
-from core.db import close_database, open_database  # noqa: E402
+from core.db import close_database  # noqa: E402
 from core.importer import import_csv  # noqa: E402
+from core.migrations import open_database  # noqa: E402
 from core.paths import Profile  # noqa: E402
 
 GOAL_SECONDS = 15.0

@@ -88,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from connectors.ines.connector import InesConnector
     from connectors.ines.mapping import ensure_local_fields, set_features
-    from core.db import close_database, database_proxy, open_database
+    from connectors.ines.models import InesSyncLog
+    from core.db import close_database, database_proxy
     from core.integrations import create_integration
-    from core.models.ines import InesSyncLog
+    from core.migrations import open_database
     from core.models.store import Company, Contact, User
     from core.paths import Profile
     from core.sync.runner import run_sync

@@ -18,8 +18,8 @@ from connectors.ines.connector import InesConnector
 from connectors.ines.emulator import InesEmulator
 from connectors.ines.fullsync import RunCounts, install_change_listener, run_full_sync
 from connectors.ines.mapping import ensure_local_fields, save_mapping, set_features
+from connectors.ines.models import InesSyncLog
 from core.integrations import create_integration, read_secrets
-from core.models.ines import InesSyncLog
 from core.models.store import Company, Contact
 from core.models.sync import HistoryEvent, Integration
 from core.store import custom_values, save_record

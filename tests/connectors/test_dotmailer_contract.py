@@ -18,9 +18,9 @@ from connectors.dotmailer import service
 from connectors.dotmailer.client import forget_discoveries
 from connectors.dotmailer.connector import DotmailerConnector
 from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
+from connectors.dotmailer.models import AddressBook
 from connectors.dotmailer.sync import Tuning
 from core.lists import add_members
-from core.models.dotmailer import AddressBook
 from core.models.store import Contact, MarketingList
 from core.models.sync import Integration
 from tests.contract.contract import ConnectorContract

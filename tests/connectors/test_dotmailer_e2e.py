@@ -10,7 +10,7 @@ import pytest
 
 from connectors.dotmailer import service
 from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     AddressBook,
     CampaignSummary,
     ContactActivity,

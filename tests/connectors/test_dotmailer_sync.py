@@ -16,9 +16,7 @@ from connectors.dotmailer import sync as dm_sync
 from connectors.dotmailer.client import FieldInUse
 from connectors.dotmailer.connector import DotmailerConnector
 from connectors.dotmailer.export import fault_status
-from connectors.dotmailer.sync import Tuning
-from core.lists import remove_members, set_member_state
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     EXPORT_QUEUED,
     EXPORT_REJECTED,
     EXPORT_WATCHDOG,
@@ -32,6 +30,8 @@ from core.models.dotmailer import (
     DotmailerImport,
     EmailCampaign,
 )
+from connectors.dotmailer.sync import Tuning
+from core.lists import remove_members, set_member_state
 from core.models.store import Company, Contact, ListMember, MarketingList
 from core.models.sync import HistoryEvent, QueueItem, Watermark
 from tests.helpers.dotmailer import (

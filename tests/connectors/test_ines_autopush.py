@@ -24,11 +24,11 @@ from connectors.ines.client import forget_sessions, make_check_client
 from connectors.ines.connector import InesConnector, reference_fields, reset_references
 from connectors.ines.fullsync import run_auto_push
 from connectors.ines.mapping import MappingSettings, set_not_ecrasable
+from connectors.ines.models import InesSyncLog
 from connectors.ines.queue import AUTO, journal
 from core import cli as core_cli
 from core.clock import utcnow
 from core.integrations import read_secrets, schedule_next, update_integration
-from core.models.ines import InesSyncLog
 from core.models.store import Contact, CustomField
 from core.models.sync import Integration, SyncRun
 from core.store import save_record

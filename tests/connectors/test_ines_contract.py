@@ -1,6 +1,6 @@
 """The shared connector contract (tests/contract/contract.py), run for INES against its emulator.
 
-INES keeps its own full-sync queue (``ines_sync_log``, see core/models/ines.py), so the two
+INES keeps its own full-sync queue (``ines_sync_log``, see connectors/ines/models.py), so the two
 contract points that read the engine's generic queue are restated here on that table:
 
 - 4. the third failure turns the row FAILED until the admin retries it (``queue.retry_failed``);
@@ -26,7 +26,7 @@ from connectors.ines.client import forget_sessions
 from connectors.ines.connector import InesConnector
 from connectors.ines.emulator import InesEmulator
 from connectors.ines.mapping import MappingSettings, ensure_local_fields, save_mapping, set_features
-from core.models.ines import InesSyncLog
+from connectors.ines.models import InesSyncLog
 from core.models.store import Company, Contact, CustomField
 from core.models.sync import Integration, SyncRun
 from core.store import save_record

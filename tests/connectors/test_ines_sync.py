@@ -37,10 +37,10 @@ from connectors.ines.mapping import (
     save_mapping,
     set_not_ecrasable,
 )
+from connectors.ines.models import InesSyncLog
 from connectors.ines.sync import ContactSync
 from core.clock import utcnow
 from core.integrations import read_secrets
-from core.models.ines import InesSyncLog
 from core.models.store import Contact, CustomField, ListMember, MarketingList
 from core.models.sync import HistoryEvent
 from core.store import custom_values, delete_record, save_record, set_custom_values
@@ -198,7 +198,7 @@ def test_a_do_not_contact_contact_is_sent_unsubscribed(ines: Ines):
 
 def bounced(email: str, status: str = "HardBounced") -> None:
     """What the Dotmailer connector records when an address bounces (§3.9 option)."""
-    from core.models.dotmailer import DotmailerContact
+    from connectors.dotmailer.models import DotmailerContact
     from core.models.sync import Integration
 
     dotmailer = (Integration.get_or_none(Integration.name == "Dotmailer")

@@ -378,7 +378,7 @@ def _worker_main(argv: list[str]) -> int:
 
     import keyring
 
-    from core.db import open_database
+    from core.migrations import open_database
     from core.paths import Profile
     from tests.helpers.keyrings import MemoryKeyring
 

@@ -32,9 +32,7 @@ from connectors.base import REGISTRY
 from connectors.dotmailer import service
 from connectors.dotmailer.connector import DotmailerConnector
 from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
-from connectors.dotmailer.sync import Tuning
-from core.integrations import create_integration
-from core.models.dotmailer import (
+from connectors.dotmailer.models import (
     EXPORT_REJECTED,
     EXPORT_WATCHDOG,
     REFUSED_STATES,
@@ -44,6 +42,8 @@ from core.models.dotmailer import (
     DataFieldMapping,
     DotmailerContact,
 )
+from connectors.dotmailer.sync import Tuning
+from core.integrations import create_integration
 from core.models.store import CustomField, MarketingList
 from core.models.sync import Integration
 from gui.dotmailer.activity import CampaignActivityTab

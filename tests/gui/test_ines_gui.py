@@ -31,9 +31,9 @@ from connectors.ines.connector import InesConnector
 from connectors.ines.emulator import InesEmulator
 from connectors.ines.fullsync import run_full_sync
 from connectors.ines.mapping import ensure_local_fields, get_mapping_json, set_features
+from connectors.ines.models import InesSyncLog
 from core import cli as core_cli
 from core.integrations import create_integration, read_secrets
-from core.models.ines import InesSyncLog
 from core.models.store import Company, Contact, ListMember, MarketingList
 from core.models.sync import HistoryEvent, Integration
 from core.store import custom_values, save_record

@@ -284,7 +284,7 @@ def test_ines_journal_attempts_and_columns(qtbot: Any, window: Any, memory_keyri
     """A DONE row says how many tries it took, not "1 of 3"; a long email is shown whole while
     the Last error column, empty, gives way."""
     from connectors.ines.connector import InesConnector
-    from core.models.ines import InesSyncLog
+    from connectors.ines.models import InesSyncLog
     from gui.ines.journal_dialog import InesJournalDialog
 
     ines = create_integration(InesConnector(), "INES CRM", {

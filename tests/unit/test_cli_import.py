@@ -121,8 +121,8 @@ def test_counts_of_one_read_in_the_singular(data_dir, tmp_path, capsys):
 
 def test_a_one_column_header_reads_in_the_singular(data_dir, tmp_path):
     from core.csvio import reread, sniff
-    from core.db import open_database
     from core.importer import import_csv
+    from core.migrations import open_database
     from core.paths import Profile
 
     path = write(tmp_path, "Email\nok@example.com\nsplit@example.com;extra\n", name="one.csv")

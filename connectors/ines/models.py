@@ -1,5 +1,8 @@
 """INES CRM tables: the full-sync queue and journal (``ines_sync_log``) and the configuration cache.
 
+They belong to the INES connector, with their own migration series ``ines`` (``core.migrations``),
+registered when this module is imported.
+
 Why INES keeps its own queue instead of the engine's generic ``QueueItem`` (ines.md §3.13, §3.14):
 the plugin's queue has rules the generic one does not express and that the admin reads in the
 journal: a failed row goes back to PENDING (no back-off), a run takes the first N UPDATE rows and
@@ -18,7 +21,7 @@ import peewee as pw
 
 from core.clock import utcnow
 from core.db import BaseModel
-from core.migrations import migration
+from core.migrations import series
 from core.models.sync import Integration
 
 UPDATE, DELETE = "UPDATE", "DELETE"
@@ -65,6 +68,10 @@ class InesConfigCache(BaseModel):
 INES_MODELS: list[type[BaseModel]] = [InesSyncLog, InesConfigCache]
 
 
-@migration(4, "ines")
-def _ines(db: pw.Database) -> None:
+# The connector's own migration series; step 1 was number 4 of the global series before issue 8.
+MIGRATIONS = series("ines", legacy={4: 1})
+
+
+@MIGRATIONS.step(1, "queue, journal and configuration cache")
+def _tables(db: pw.Database) -> None:
     db.create_tables(INES_MODELS, safe=True)

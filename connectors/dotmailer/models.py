@@ -1,6 +1,7 @@
 """The Dotmailer mirror: address books, contacts, export state, imports, fields, campaigns.
 
-These tables belong to the Dotmailer connector (``connectors.dotmailer``); the store's own tables
+These tables belong to the Dotmailer connector, with their own migration series ``dotmailer``
+(``core.migrations``), registered when this module is imported; the store's own tables
 (``core.models.store``) never point at them. A contact is unique per integration by its lower-cased
 email and by its remote id. A ``BookMember`` is one contact's membership of one address book, seen
 from both sides: what the service last said (``in_book``, ``remote_status``) and what ListBridge
@@ -16,7 +17,7 @@ import peewee as pw
 
 from core.clock import utcnow
 from core.db import BaseModel
-from core.migrations import migration
+from core.migrations import series
 from core.models.store import MarketingList
 from core.models.sync import Integration
 
@@ -330,6 +331,10 @@ DOTMAILER_MODELS: list[type[BaseModel]] = [
 ]
 
 
-@migration(3, "dotmailer")
-def _dotmailer(db: pw.Database) -> None:
+# The connector's own migration series; step 1 was number 3 of the global series before issue 8.
+MIGRATIONS = series("dotmailer", legacy={3: 1})
+
+
+@MIGRATIONS.step(1, "mirror tables")
+def _tables(db: pw.Database) -> None:
     db.create_tables(DOTMAILER_MODELS, safe=True)
