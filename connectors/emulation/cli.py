@@ -1,0 +1,101 @@
+"""``listbridge emulator <service>``: the command group and what every emulator's command shares.
+
+Each emulator package has a ``cli`` module with ``arguments(parser)`` (its options) and
+``main(argv)`` (runs it in the foreground). :func:`register` (found by ``connectors/cli.py``)
+adds one ``listbridge emulator <service>`` per entry of :data:`EMULATORS`; the handler passes the
+parsed options on to that ``main``. A new emulator adds its line to :data:`EMULATORS`.
+
+:func:`add_common_arguments` gives ``--port``, ``--demo``, ``--state FILE`` and ``--admin-http``;
+:func:`serve_until_interrupted` keeps the process up until Ctrl+C, saving the state file as the
+state changes and on exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EMULATORS", "add_common_arguments", "add_emulator_command", "register",
+           "serve_until_interrupted"]
+
+EXIT_TEXT = "Exit status: 0 done, 1 failed, 2 bad usage."
+# service name -> (module with arguments() and main(), help line)
+EMULATORS: dict[str, tuple[str, str]] = {
+    "dotmailer": ("connectors.dotmailer.emulator.cli", "the Dotmailer REST API v2 emulator"),
+    "ines": ("connectors.ines.emulator.cli", "the INES CRM SOAP web services emulator"),
+}
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, port_help: str,
+                         default_port: int | None = None, state_help: str | None = None) -> None:
+    parser.add_argument("--port", type=int, default=default_port, help=port_help)
+    parser.add_argument("--demo", action="store_true", help="start with demo data")
+    parser.add_argument("--state", type=Path, metavar="FILE",
+                        help=state_help or "load the data from FILE if it exists; save it back")
+    parser.add_argument("--admin-http", action="store_true",
+                        help="serve the test hooks under /_emulator/")
+
+
+def add_emulator_command(sub: Any, name: str,
+                         arguments: Callable[[argparse.ArgumentParser], None],
+                         handler: Callable[..., int], help_text: str | None = None) -> None:
+    """Add ``listbridge emulator <name>``, creating the ``emulator`` command on first use."""
+    parent = sub.choices.get("emulator")
+    if parent is None:
+        parent = sub.add_parser("emulator", help="run a service emulator on this computer",
+                                description="Run a loopback emulator of a service, for tests "
+                                            "and demos, until Ctrl+C.", epilog=EXIT_TEXT)
+        parent.set_defaults(handler=_usage(parent), needs_profile=False)
+    group = next((a for a in parent._actions if isinstance(a, argparse._SubParsersAction)), None)
+    if group is None:
+        group = parent.add_subparsers(dest="emulator_service", metavar="SERVICE")
+    child = group.add_parser(name, help=help_text or f"the {name} emulator",
+                             description=f"Run {help_text or 'the ' + name + ' emulator'} on "
+                                         "loopback until Ctrl+C.", epilog=EXIT_TEXT)
+    arguments(child)
+    child.set_defaults(handler=handler, needs_profile=False)
+
+
+def _usage(parser: argparse.ArgumentParser) -> Callable[..., int]:
+    def show(args: argparse.Namespace, profile: object) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return show
+
+
+def register(sub: Any) -> None:
+    for name, (module_name, help_text) in EMULATORS.items():
+        module = importlib.import_module(module_name)
+        add_emulator_command(sub, name, module.arguments, _runner(module), help_text)
+
+
+def _runner(module: Any) -> Callable[..., int]:
+    def run(args: argparse.Namespace, profile: object) -> int:
+        return int(module.run(args))
+
+    return run
+
+
+def serve_until_interrupted(stop: Callable[[], None], save: Callable[[], None] | None = None,
+                            version: Callable[[], int] | None = None, poll: float = 0.5) -> None:
+    """Sleep until Ctrl+C, then ``stop()`` and ``save()``. With ``version``, also ``save()``
+    whenever it changes, so that a killed process loses little."""
+    saved = -1
+    try:
+        while True:
+            time.sleep(poll)
+            if save is not None and version is not None and version() != saved:
+                saved = version()
+                save()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        if save is not None:
+            save()
