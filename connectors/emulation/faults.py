@@ -11,7 +11,7 @@ path, with or without the emulator's API prefix) and how many: the next ``times`
                text; text starting with "<" is sent as HTML) and ``headers`` (say
                ``{"Retry-After": "30"}`` with 429); the handler does not run
 ``html``       an ASP.NET-style HTML error page with ``status`` (default 503)
-``delay``      wait ``seconds``, then answer normally
+``delay``      wait ``delay`` seconds (default 1), then answer normally
 ``timeout``    wait ``seconds`` (default 30, cut short by stop()), then drop without answer
 ``reset``      no answer, the connection reset; the handler does not run
 ``truncated``  the real answer, cut on the wire (full length announced, half sent)
@@ -20,6 +20,7 @@ path, with or without the emulator's API prefix) and how many: the next ``times`
 ``lost``       the handler runs and commits, then the connection closes without an answer
 =============  ===========================================================================
 
+``delay`` on any other kind waits first, then plays the kind (say, 2 s and then a 503).
 Each emulator keeps its own hook signature (``inject(...)``) and builds :class:`Fault` rules from
 it; :class:`FaultRules` keeps them, thread-safe, and :func:`answer_with_fault` plays one.
 """
@@ -63,6 +64,7 @@ class Fault:
     status: int | None = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float | None = None
     seconds: float | None = None
     prefix: str = ""
     params: dict[str, Any] = field(default_factory=dict)
@@ -94,27 +96,27 @@ class FaultRules:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._rules: list[Fault] = []
+        self.rules: list[Fault] = []  # oldest first; an emulator may edit it under its own lock
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
-            self._rules.append(fault)
+            self.rules.append(fault)
         return fault
 
     def clear(self) -> None:
         with self._lock:
-            self._rules.clear()
+            self.rules.clear()
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._rules)
+            return len(self.rules)
 
     def take(self, method: str, path: str,
              match: Callable[[Fault], bool] | None = None) -> Fault | None:
         """The fault for this call, if any, counting it down (``match`` replaces the method and
         path test, for emulators that target other things, such as a SOAP operation)."""
         with self._lock:
-            for rule in self._rules:
+            for rule in self.rules:
                 hit = match(rule) if match is not None else rule.matches(method, path)
                 if rule.times is not None and rule.times <= 0:
                     continue
@@ -123,7 +125,7 @@ class FaultRules:
                 if rule.times is not None:
                     rule.times -= 1
                     if rule.times <= 0:
-                        self._rules.remove(rule)
+                        self.rules.remove(rule)
                 return rule
         return None
 
@@ -155,8 +157,10 @@ def answer_with_fault(fault: Fault | None, run: Callable[[], Response], environ:
         return run()
     kind = fault.kind
     if kind == "delay":
-        wait(1.0 if fault.seconds is None else fault.seconds)
+        wait(1.0 if fault.delay is None else fault.delay)
         return run()
+    if fault.delay:
+        wait(fault.delay)
     if kind == "timeout":
         wait(30.0 if fault.seconds is None else fault.seconds)
         set_transport(environ, "drop")

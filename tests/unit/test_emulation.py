@@ -147,9 +147,16 @@ def test_html_fault_is_a_503_page(tiny: Tiny) -> None:
 
 
 def test_delay_then_the_real_answer(tiny: Tiny) -> None:
-    tiny.faults.add(Fault("delay", seconds=0.3))
+    tiny.faults.add(Fault("delay", delay=0.3))
     started = time.monotonic()
     assert requests.post(url(tiny)).json()["count"] == 1
+    assert time.monotonic() - started >= 0.3
+
+
+def test_a_delay_before_another_kind(tiny: Tiny) -> None:
+    tiny.faults.add(Fault("status", status=503, delay=0.3))
+    started = time.monotonic()
+    assert requests.post(url(tiny)).status_code == 503
     assert time.monotonic() - started >= 0.3
 
 
