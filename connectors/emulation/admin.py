@@ -22,7 +22,7 @@ def hook_name(path: str, prefix: str = ADMIN_PREFIX) -> str | None:
     """The hook a path names, or None when the path is not under ``prefix``."""
     if not path.startswith(prefix):
         return None
-    return path[len(prefix):].strip("/")
+    return path[len(prefix) :].strip("/")
 
 
 def admin_kwargs(body: bytes, query: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -16,8 +16,12 @@ __all__ = ["Clock"]
 
 
 class Clock:
-    def __init__(self, fixed: datetime | str | None = None, tz: tzinfo | None = UTC,
-                 whole_seconds: bool = False) -> None:
+    def __init__(
+        self,
+        fixed: datetime | str | None = None,
+        tz: tzinfo | None = UTC,
+        whole_seconds: bool = False,
+    ) -> None:
         self._lock = threading.Lock()
         self._tz = tz
         self._whole = whole_seconds

@@ -41,8 +41,17 @@ from connectors.emulation.server import set_transport
 
 __all__ = ["FAULT_KINDS", "HTML_ERROR_PAGE", "Fault", "FaultRules", "answer_with_fault"]
 
-FAULT_KINDS = ("status", "html", "delay", "timeout", "reset", "truncated", "malformed", "empty",
-               "lost")
+FAULT_KINDS = (
+    "status",
+    "html",
+    "delay",
+    "timeout",
+    "reset",
+    "truncated",
+    "malformed",
+    "empty",
+    "lost",
+)
 HTML_ERROR_PAGE = (
     "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body>"
     "<h1>Server Error in '/' Application.</h1><h2><i>Runtime Error</i></h2>"
@@ -83,7 +92,7 @@ class Fault:
             return False
         paths = [path]
         if self.prefix and path.startswith(self.prefix):
-            paths.append(path[len(self.prefix):])
+            paths.append(path[len(self.prefix) :])
         return any(fnmatch.fnmatchcase(p, self.path_glob) for p in paths)
 
     def fires(self) -> bool:
@@ -111,8 +120,9 @@ class FaultRules:
         with self._lock:
             return len(self.rules)
 
-    def take(self, method: str, path: str,
-             match: Callable[[Fault], bool] | None = None) -> Fault | None:
+    def take(
+        self, method: str, path: str, match: Callable[[Fault], bool] | None = None
+    ) -> Fault | None:
         """The fault for this call, if any, counting it down (``match`` replaces the method and
         path test, for emulators that target other things, such as a SOAP operation)."""
         with self._lock:
@@ -130,24 +140,31 @@ class FaultRules:
         return None
 
 
-def status_response(status: int, body: Any = None,
-                    headers: Mapping[str, str] | None = None) -> Response:
+def status_response(
+    status: int, body: Any = None, headers: Mapping[str, str] | None = None
+) -> Response:
     """An answer of ``status`` with a JSON (dict/list), HTML ("<...") or text body."""
     if isinstance(body, dict | list):
         response = Response(json.dumps(body).encode("utf-8"), status=status, content_type=_JSON)
     else:
         text = "" if body is None else str(body)
         kind = "text/html" if text.lstrip().startswith("<") else "text/plain"
-        response = Response(text.encode("utf-8"), status=status,
-                            content_type=f"{kind}; charset=utf-8")
+        response = Response(
+            text.encode("utf-8"), status=status, content_type=f"{kind}; charset=utf-8"
+        )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def answer_with_fault(fault: Fault | None, run: Callable[[], Response], environ: dict[str, Any],
-                      *, malformed: Callable[[], Response],
-                      wait: Callable[[float], object]) -> Response:
+def answer_with_fault(
+    fault: Fault | None,
+    run: Callable[[], Response],
+    environ: dict[str, Any],
+    *,
+    malformed: Callable[[], Response],
+    wait: Callable[[float], object],
+) -> Response:
     """Play ``fault`` around ``run`` (the emulator's handler for the call).
 
     ``malformed`` builds the protocol's broken body; ``wait`` is the server's cancellable sleep

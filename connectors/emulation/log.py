@@ -29,8 +29,9 @@ _JSON_SECRET = re.compile(rf'("(?:{_KEYS})"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORE
 _FORM_SECRET = re.compile(rf"(^|&)((?:{_KEYS})=)[^&]*", re.IGNORECASE)
 
 
-def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str],
-                   mask: str | None = "[redacted]") -> dict[str, str]:
+def redact_headers(
+    headers: Iterable[tuple[str, str]] | Mapping[str, str], mask: str | None = "[redacted]"
+) -> dict[str, str]:
     """The headers with secret ones masked (``mask=None``: left out)."""
     items = headers.items() if isinstance(headers, Mapping) else headers
     kept: dict[str, str] = {}
@@ -43,8 +44,9 @@ def redact_headers(headers: Iterable[tuple[str, str]] | Mapping[str, str],
     return kept
 
 
-def redact_text(text: str, mask: str = "***", xml: bool = True, json: bool = True,
-                form: bool = True) -> str:
+def redact_text(
+    text: str, mask: str = "***", xml: bool = True, json: bool = True, form: bool = True
+) -> str:
     """A request or answer body with secret values replaced by ``mask``."""
     if xml:
         text = _XML_SECRET.sub(lambda m: m.group(1) + mask + m.group(4), text)

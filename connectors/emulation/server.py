@@ -114,8 +114,9 @@ class _Handler(WSGIRequestHandler):
             self._drop(reset=transport == "reset")
         elif transport == "truncate":
             # The full length is announced and half the body sent: a body cut on the wire.
-            self._write_reply(status, headers, payload, send=len(payload) // 2,
-                              length=max(len(payload), 16))
+            self._write_reply(
+                status, headers, payload, send=len(payload) // 2, length=max(len(payload), 16)
+            )
             self._drop()
         else:
             self._write_reply(status, headers, payload)
@@ -132,8 +133,14 @@ class _Handler(WSGIRequestHandler):
             return None
         return self.rfile.read(length) if length > 0 else b""
 
-    def _write_reply(self, status: int, headers: list[tuple[str, str]], payload: bytes,
-                     send: int | None = None, length: int | None = None) -> None:
+    def _write_reply(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        payload: bytes,
+        send: int | None = None,
+        length: int | None = None,
+    ) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection"):
@@ -150,8 +157,9 @@ class _Handler(WSGIRequestHandler):
         self.close_connection = True
         try:
             if reset:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.connection.close()
             else:
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -169,12 +177,14 @@ def _connections(server: Any) -> set[socket.socket]:
     return server.listbridge_connections  # type: ignore[no-any-return]
 
 
-def _call_app(app: Callable[..., Iterable[bytes]],
-              environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+def _call_app(
+    app: Callable[..., Iterable[bytes]], environ: dict[str, Any]
+) -> tuple[int, list[tuple[str, str]], bytes]:
     captured: dict[str, Any] = {}
 
-    def start_response(status: str, headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
         captured["status"], captured["headers"] = status, headers
         return lambda data: None
 
@@ -208,8 +218,13 @@ class LoopbackServer:
     and timeouts use, so a test's teardown never waits for them.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], port: int = 0,
-                 host: str = "127.0.0.1", name: str = "emulator") -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        port: int = 0,
+        host: str = "127.0.0.1",
+        name: str = "emulator",
+    ) -> None:
         self._host = check_loopback(host)
         self._requested_port = port
         self._app = app
@@ -248,17 +263,26 @@ class LoopbackServer:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self._host, self._requested_port))
             sock.listen(128)
-            server = make_server(self._host, sock.getsockname()[1], self._app, threaded=True,
-                                 request_handler=_Handler, fd=sock.fileno())
+            server = make_server(
+                self._host,
+                sock.getsockname()[1],
+                self._app,
+                threaded=True,
+                request_handler=_Handler,
+                fd=sock.fileno(),
+            )
         finally:
             sock.close()  # werkzeug holds its own duplicate of the descriptor
         server.listbridge_connections = set()  # type: ignore[attr-defined]
         self._stopping = threading.Event()
         self._server = server
         # stop() waits for this loop to notice: a short poll keeps test teardown quick.
-        self._thread = threading.Thread(target=server.serve_forever,
-                                        kwargs={"poll_interval": 0.02}, name=self._name,
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name=self._name,
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -30,12 +30,15 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def save_json(path: str | os.PathLike[str], data: Any, indent: int | None = 1,
-              ensure_ascii: bool = False) -> None:
+def save_json(
+    path: str | os.PathLike[str], data: Any, indent: int | None = 1, ensure_ascii: bool = False
+) -> None:
     target = Path(path)
     temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=indent, ensure_ascii=ensure_ascii,
-                                    default=json_default), encoding="utf-8")
+    temporary.write_text(
+        json.dumps(data, indent=indent, ensure_ascii=ensure_ascii, default=json_default),
+        encoding="utf-8",
+    )
     os.replace(temporary, target)
 
 

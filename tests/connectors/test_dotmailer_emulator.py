@@ -32,6 +32,7 @@ from connectors.dotmailer.emulator import (
     SETTINGS_DEFAULTS,
     DotmailerEmulator,
 )
+from connectors.dotmailer.emulator import cli as emulator_cli
 
 SHARED = Path(os.environ.get("LISTBRIDGE_SHARED") or Path(__file__).resolve().parents[3] / "shared")
 FIXTURES = SHARED / "api" / "fixtures" / "dotmailer"
@@ -1531,7 +1532,7 @@ def test_main_serves_until_interrupted_and_keeps_state(
         seen.append(len(books.json()))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(emulator_module, "_wait_for_interrupt", interrupt)
+    monkeypatch.setattr(emulator_cli, "_wait_for_interrupt", interrupt)
     argv = [
         "--port",
         "0",
