@@ -1,9 +1,10 @@
 """``listbridge emulator <service>``: the command group and what every emulator's command shares.
 
-Each emulator package has a ``cli`` module with ``arguments(parser)`` (its options) and
-``main(argv)`` (runs it in the foreground). :func:`register` (found by ``connectors/cli.py``)
-adds one ``listbridge emulator <service>`` per entry of :data:`EMULATORS`; the handler passes the
-parsed options on to that ``main``. A new emulator adds its line to :data:`EMULATORS`.
+Each emulator package has a ``cli`` module whose ``main(argv)`` runs it in the foreground
+(``python -m connectors.<service>.emulator`` too). The connector's own ``connectors/<service>/cli.py``
+``register(sub)`` (found by ``connectors/cli.py``) calls :func:`add_emulator_command`, which adds
+``listbridge emulator <service>`` under one ``emulator`` command shared by every service, and
+passes the parsed options on to that ``main``.
 
 :func:`add_common_arguments` gives ``--port``, ``--demo``, ``--state FILE`` and ``--admin-http``;
 :func:`serve_until_interrupted` keeps the process up until Ctrl+C, saving the state file as the
@@ -13,7 +14,6 @@ state changes and on exit.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from collections.abc import Callable
@@ -21,19 +21,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "EMULATORS",
     "add_common_arguments",
     "add_emulator_command",
-    "register",
-    "serve_until_interrupted",
+        "serve_until_interrupted",
 ]
 
 EXIT_TEXT = "Exit status: 0 done, 1 failed, 2 bad usage."
-# service name -> (module with arguments() and main(), help line)
-EMULATORS: dict[str, tuple[str, str]] = {
-    "dotmailer": ("connectors.dotmailer.emulator.cli", "the Dotmailer REST API v2 emulator"),
-    "ines": ("connectors.ines.emulator.cli", "the INES CRM SOAP web services emulator"),
-}
 
 
 def add_common_arguments(
@@ -61,6 +54,7 @@ def add_emulator_command(
     arguments: Callable[[argparse.ArgumentParser], None],
     handler: Callable[..., int],
     help_text: str | None = None,
+    description: str | None = None,
 ) -> None:
     """Add ``listbridge emulator <name>``, creating the ``emulator`` command on first use."""
     parent = sub.choices.get("emulator")
@@ -78,7 +72,8 @@ def add_emulator_command(
     child = group.add_parser(
         name,
         help=help_text or f"the {name} emulator",
-        description=f"Run {help_text or 'the ' + name + ' emulator'} on loopback until Ctrl+C.",
+        description=description
+        or f"Run {help_text or 'the ' + name + ' emulator'} on loopback until Ctrl+C.",
         epilog=EXIT_TEXT,
     )
     arguments(child)
@@ -92,18 +87,6 @@ def _usage(parser: argparse.ArgumentParser) -> Callable[..., int]:
 
     return show
 
-
-def register(sub: Any) -> None:
-    for name, (module_name, help_text) in EMULATORS.items():
-        module = importlib.import_module(module_name)
-        add_emulator_command(sub, name, module.arguments, _runner(module), help_text)
-
-
-def _runner(module: Any) -> Callable[..., int]:
-    def run(args: argparse.Namespace, profile: object) -> int:
-        return int(module.run(args))
-
-    return run
 
 
 def serve_until_interrupted(

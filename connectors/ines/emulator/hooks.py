@@ -4,6 +4,7 @@ and the admin HTTP routes."""
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -283,6 +284,8 @@ class HookMixin(EmulatorCore):
         kind: str,
         times: int | None = 1,
         after_commit: bool = False,
+        rate: float | None = None,
+        seed: int = 0,
         **params: Any,
     ) -> Injection:
         """Spoil the next `times` calls (None: all) of service.operation ("*" for any).
@@ -291,7 +294,8 @@ class HookMixin(EmulatorCore):
         content_type), delay (seconds=1.0; the operation still runs), malformed_xml,
         truncated (real answer cut on the wire), empty_body, html_error (code=500),
         wrong_content_type (content_type="text/html; charset=utf-8"), drop_connection,
-        invalid_session (mode=invalid_session option). after_commit=True runs the operation
+        invalid_session (mode=invalid_session option). rate (0-1) hits each matching call with that chance, drawn from
+        random.Random(seed), until `times` hits. after_commit=True runs the operation
         first, so its change is stored and only the answer is lost. operation "wsdl" targets
         `GET ?wsdl`."""
         if kind not in INJECTION_KINDS:
@@ -305,14 +309,19 @@ class HookMixin(EmulatorCore):
                 raise ValueError(f"unknown operation {operation!r} for {service}")
         if kind == "invalid_session" and operation in (WSDL_OPERATION, "authenticationWs"):
             raise ValueError("invalid_session applies to authenticated operations only")
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
         injection = Injection(key, operation, kind, times, after_commit, dict(params))
         with self._lock:
             self._injections.append(injection)
+            if rate is not None:
+                self._injection_rates[id(injection)] = (rate, random.Random(seed))
         return injection
 
     def clear_injections(self) -> None:
         with self._lock:
             self._injections.clear()
+            self._injection_rates.clear()
 
     def calls(self, service: str | None = None, operation: str | None = None) -> list[Call]:
         """SOAP calls in arrival order. WSDL reads only show up with operation="wsdl"."""

@@ -3,6 +3,7 @@ sessions, injections, call records, and the object and custom-field helpers of t
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -225,6 +226,8 @@ class EmulatorCore:
             }
             self._clock = Clock(fixed=self._initial_now, tz=None, whole_seconds=True)
             self._injections: list[Injection] = []
+            # id(injection) -> (rate, its seeded draw), for injections given a rate
+            self._injection_rates: dict[int, tuple[float, random.Random]] = {}
             self._calls: list[Call] = []
             self._raw_log.clear()
             self._calls_with_params.clear()
@@ -490,10 +493,14 @@ class EmulatorCore:
         with self._lock:
             for injection in self._injections:
                 if injection.matches(service, operation):
+                    rate = self._injection_rates.get(id(injection))
+                    if rate is not None and rate[1].random() >= rate[0]:
+                        continue
                     if injection.times is not None:
                         injection.times -= 1
                         if injection.times <= 0:
                             self._injections.remove(injection)
+                            self._injection_rates.pop(id(injection), None)
                     return injection
         return None
 
