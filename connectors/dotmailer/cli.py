@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Any
 
+from connectors.emulation.cli import add_emulator_command
 from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile
 
@@ -60,20 +61,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _register_emulator(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``emulator dotmailer``, under an ``emulator`` command shared with other services."""
-    group = sub.choices.get("emulator")
-    if group is None:
-        group = sub.add_parser("emulator", help="run a service emulator on this computer",
-                               description="Run a loopback emulator of a service, for demos and "
-                                           "tests, until Ctrl+C.", epilog=EXIT_TEXT)
-        group.set_defaults(handler=lambda args, profile: _usage(group), needs_profile=False)
-    services = next((a for a in group._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if services is None:
-        services = group.add_subparsers(dest="emulator_service", metavar="SERVICE")
-    emulator = services.add_parser(
-        "dotmailer", help="the Dotmailer REST API v2 emulator",
+    """``emulator dotmailer``, under the ``emulator`` command every service shares."""
+    add_emulator_command(
+        sub, "dotmailer", _emulator_arguments, run_emulator,
+        help_text="the Dotmailer REST API v2 emulator",
         description="Run the Dotmailer REST API v2 emulator on loopback until Ctrl+C "
-                    "(connectors.dotmailer.emulator).", epilog=EXIT_TEXT)
+                    "(connectors.dotmailer.emulator).")
+
+
+def _emulator_arguments(emulator: argparse.ArgumentParser) -> None:
     # The emulator's own options, passed through to its main().
     emulator.add_argument("--port", type=int, help="base port: r1 on PORT, r2 on PORT+1, r3 on "
                                                    "PORT+2 (0: random; default 8470)")
@@ -84,7 +80,6 @@ def _register_emulator(sub: argparse._SubParsersAction) -> None:  # type: ignore
                           help="load state from FILE if it exists; save it there on exit")
     emulator.add_argument("--admin-http", action="store_true",
                           help="serve the test hooks under /_emulator/")
-    emulator.set_defaults(handler=run_emulator, needs_profile=False)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

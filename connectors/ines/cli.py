@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from connectors.emulation.cli import add_emulator_command
 from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile
 
@@ -91,7 +92,8 @@ def register(sub: SubParsers) -> None:
                                 "map them")
     configure.set_defaults(handler=configure_command)
 
-    add_emulator_command(sub, "ines", _emulator_arguments, emulator)
+    add_emulator_command(sub, "ines", _emulator_arguments, emulator,
+                         help_text="the ines emulator")
 
 
 def _missing_action(parser: argparse.ArgumentParser) -> Callable[..., int]:
@@ -329,26 +331,6 @@ def _quoted(name: str) -> str:
 
 
 # -- listbridge emulator ines ------------------------------------------------------------------------
-
-def add_emulator_command(sub: SubParsers, name: str,
-                         arguments: Callable[[argparse.ArgumentParser], None],
-                         handler: Callable[[argparse.Namespace, Profile], int]) -> None:
-    """Add ``listbridge emulator <name>``, creating the ``emulator`` command on first use so that
-    every connector can add its emulator without clashing."""
-    parent = sub.choices.get("emulator")
-    if parent is None:
-        parent = sub.add_parser("emulator", help="run a service emulator on this computer",
-                                description="Run a loopback emulator of a service, for tests "
-                                            "and demos, until Ctrl+C.")
-        parent.set_defaults(handler=_missing_action(parent), needs_profile=False)
-    # The same ``emulator`` command as the other connectors' (connectors/dotmailer/cli.py).
-    group = next((a for a in parent._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if group is None:
-        group = parent.add_subparsers(dest="emulator_service", metavar="SERVICE")
-    child = group.add_parser(name, help=f"the {name} emulator")
-    arguments(child)
-    child.set_defaults(handler=handler, needs_profile=False)
-
 
 def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="TCP port (0 = any free one)")

@@ -32,6 +32,7 @@ from connectors.dotmailer.emulator import (
     SETTINGS_DEFAULTS,
     DotmailerEmulator,
 )
+from connectors.dotmailer.emulator import cli as emulator_cli
 
 SHARED = Path(os.environ.get("LISTBRIDGE_SHARED") or Path(__file__).resolve().parents[3] / "shared")
 FIXTURES = SHARED / "api" / "fixtures" / "dotmailer"
@@ -1231,6 +1232,26 @@ def test_delay_outlasts_the_client_timeout_but_the_call_still_lands(
         emu.inject("GET", "*")
 
 
+def test_a_lost_answer_still_creates_the_book(emu: DotmailerEmulator, api: Api) -> None:
+    """The service acts, then the connection closes without an answer (the shared "lost")."""
+    emu.inject("POST", "address-books", lost=True)
+    with pytest.raises(requests.ConnectionError):
+        api.post("address-books", json={"name": "Landed"})
+    assert "Landed" in [b["name"] for b in api.get("address-books").json()]
+
+
+def test_a_seeded_rate_spoils_the_same_calls_each_run(api: Api) -> None:
+    def spoilt(seed: int) -> list[int]:
+        with DotmailerEmulator() as emulator:
+            emulator.inject("GET", "address-books", times=None, rate=0.3, seed=seed, status=503)
+            client = Api(api.session, emulator.url)
+            return [n for n in range(20) if client.get("address-books").status_code == 503]
+
+    first = spoilt(7)
+    assert first == spoilt(7) and 0 < len(first) < 20
+    assert first != spoilt(8)
+
+
 # -- 31, 32: request log -------------------------------------------------------------------------
 
 
@@ -1531,7 +1552,7 @@ def test_main_serves_until_interrupted_and_keeps_state(
         seen.append(len(books.json()))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(emulator_module, "_wait_for_interrupt", interrupt)
+    monkeypatch.setattr(emulator_cli, "_wait_for_interrupt", interrupt)
     argv = [
         "--port",
         "0",

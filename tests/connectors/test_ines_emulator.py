@@ -916,6 +916,21 @@ def test_injection_times_wildcards_and_wsdl(soap: Soap, http: requests.Session) 
         soap.emu.inject("wsicm", "GetContact", "explode")
 
 
+def test_a_seeded_rate_spoils_the_same_calls_each_run(soap: Soap) -> None:
+    def spoilt(seed: int) -> list[int]:
+        soap.emu.clear_injections()
+        soap.emu.inject("login", "authenticationWs", "http_status", times=None, rate=0.3, seed=seed)
+        inner = f"<request>{xml_fields(compte=ACCOUNT, userName=USER, password=PASSWORD)}</request>"
+        return [n for n in range(20)
+                if soap.post("login", "authenticationWs", inner).status_code == 503]
+
+    first = spoilt(7)
+    assert first == spoilt(7) and 0 < len(first) < 20
+    assert first != spoilt(8)
+    with pytest.raises(ValueError):
+        soap.emu.inject("wsicm", "GetContact", "fault", rate=2)
+
+
 @pytest.mark.parametrize("kind", ["fault", "drop_connection", "malformed_xml", "http_status"])
 def test_after_commit_stores_the_change_and_loses_the_answer(soap: Soap, kind: str) -> None:
     soap.login()
