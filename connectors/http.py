@@ -49,15 +49,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.auth
 
-from connectors.base import (
+from core import __version__
+from core.logs import redact, register_secret
+from core.sync.errors import (
     ConfigurationError,
     ConnectorError,
     RateLimited,
     TlsError,
     TransientError,
 )
-from core import __version__
-from core.logs import redact, register_secret
 
 log = logging.getLogger("listbridge.http")
 
