@@ -437,3 +437,30 @@ def test_runs_left_running_by_a_dead_process_are_marked_interrupted(integration)
     run_sync(integration, ScriptedConnector(), options=OPTIONS)
     stale = SyncRun.get_by_id(stale.id)
     assert stale.status == "interrupted" and stale.ended_at is not None and stale.error
+
+
+def test_ctx_sleep_returns_early_with_cancelled_when_cancel_is_pressed(integration):
+    from core.sync.errors import Cancelled
+
+    run = SyncRun.create(integration=integration, trigger="manual", started_at=utcnow(),
+                         status="running")
+    ctx = SyncContext(integration=integration, run=run, secrets={})
+    started = time.monotonic()
+    ctx.sleep(0.05)  # a plain wait when nobody cancels
+    assert time.monotonic() - started >= 0.05
+    threading.Timer(0.1, ctx.cancel_event.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        ctx.sleep(30)
+    assert time.monotonic() - started < 5
+
+
+def test_check_result_names_a_tls_failure_apart():
+    from connectors.base import CheckResult, ConfigurationError, TlsError, TransientError
+
+    tls = CheckResult.failed(TlsError("The certificate could not be verified."))
+    assert (tls.ok, tls.kind, tls.is_tls) == (False, "tls", True)
+    assert tls.message == "The certificate could not be verified."
+    assert CheckResult.failed(ConfigurationError("Refused.")).kind == "configuration"
+    assert CheckResult.failed(TransientError("Down.")).kind == "transient"
+    assert CheckResult.failed(ValueError("odd")).kind == "fatal"
