@@ -24,6 +24,11 @@ is returned for the caller to read. Connectors pass their own map (or ``map_erro
 call) where a service means something else. Timeouts and connection errors become
 ``TransientError``; a certificate that does not verify is a ``TlsError``.
 
+A session expired is handled once, here: ``make_session(..., reauthenticate=Reauthentication(key,
+refresh, expired=...))`` authenticates again when an answer is classified as expired (HTTP 401 by
+default; INES: a SOAP fault on a call with a SessionID), with one refresh in flight per ``key``
+(an integration), and repeats the request once (``rebuild`` where the credential is in the body).
+
 Sleeping goes through ``sleep`` (and jitter through ``rand``) so tests never wait.
 
 Check Connection is quick: every connector's ``check_connection`` builds its session with
@@ -40,6 +45,7 @@ import email.utils
 import ipaddress
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -49,15 +55,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.auth
 
-from connectors.base import (
+from core import __version__
+from core.logs import redact, register_secret
+from core.sync.errors import (
     ConfigurationError,
     ConnectorError,
     RateLimited,
     TlsError,
     TransientError,
 )
-from core import __version__
-from core.logs import redact, register_secret
 
 log = logging.getLogger("listbridge.http")
 
@@ -233,6 +239,73 @@ def _never_sent(exc: BaseException) -> bool:
     return False
 
 
+# -- authenticating again ------------------------------------------------------------------------------
+
+Rebuild = Callable[[dict[str, Any], str], dict[str, Any]]
+
+
+def is_unauthorized(response: requests.Response) -> bool:
+    """REST's "session expired": HTTP 401."""
+    return response.status_code == 401
+
+
+def bearer(session: requests.Session, token: str) -> None:
+    """Send ``token`` as ``Authorization: Bearer`` from now on (kept out of the logs)."""
+    register_secret(token)
+    session.headers["Authorization"] = f"Bearer {token}"
+
+
+@dataclass
+class _Renewal:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0
+    token: str = ""
+
+
+_renewals: dict[str, _Renewal] = {}
+_renewals_lock = threading.Lock()
+
+
+class Reauthentication:
+    """"Authenticate again, then repeat the request once", for ``ServiceSession(reauthenticate=)``.
+
+    - ``key`` names what the credential belongs to (``"cleverreach:7"``: one integration); every
+      session with the same key shares one renewal: when several calls meet an expired session
+      at once, exactly one ``refresh`` runs and the others wait for it and reuse its token.
+    - ``refresh()`` authenticates again and returns the new token (an access token, a SOAP
+      SessionID). It may save what the service rotated (a refresh token) through
+      ``core.integrations.store_secret`` before it returns, i.e. before the request repeats.
+    - ``expired(response)`` classifies an answer as "session expired" (default: HTTP 401).
+    - ``apply(session, token)`` puts the token on a session (default: a Bearer header; a SOAP
+      client passes a no-op and ``rebuild`` to the request instead).
+    """
+
+    def __init__(self, key: str, refresh: Callable[[], str],
+                 expired: Callable[[requests.Response], bool] = is_unauthorized,
+                 apply: Callable[[requests.Session, str], None] = bearer) -> None:
+        self.key = key
+        self.refresh = refresh
+        self.expired = expired
+        self.apply = apply
+        with _renewals_lock:
+            self._renewal = _renewals.setdefault(key, _Renewal())
+
+    def generation(self) -> int:
+        """How many renewals this key had; read before sending, passed to ``renew``."""
+        return self._renewal.generation
+
+    def renew(self, seen: int) -> str:
+        """The token to repeat with: a fresh one if nobody renewed since ``seen``, else the one
+        the other caller just obtained (waiting for it while it is being obtained)."""
+        renewal = self._renewal
+        with renewal.lock:
+            if renewal.generation == seen or not renewal.token:
+                renewal.token = self.refresh()
+                register_secret(renewal.token)
+                renewal.generation += 1
+            return renewal.token
+
+
 # -- the session -------------------------------------------------------------------------------------
 
 class ServiceSession(requests.Session):
@@ -240,8 +313,10 @@ class ServiceSession(requests.Session):
 
     def __init__(self, base_url: str = "", *, policy: HttpPolicy | None = None,
                  sleep: Sleep | None = None, rand: Callable[[], float] | None = None,
-                 error_map: ErrorMap | None = None, service: str = "The service") -> None:
+                 error_map: ErrorMap | None = None, service: str = "The service",
+                 reauthenticate: Reauthentication | None = None) -> None:
         super().__init__()
+        self.reauthenticate = reauthenticate
         self.base_url = base_url.rstrip("/") + "/" if base_url else ""
         if base_url:
             check_url(self.base_url)
@@ -271,12 +346,38 @@ class ServiceSession(requests.Session):
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any,  # type: ignore[override]
                 retry: bool | None = None, map_errors: bool = True,
+                rebuild: Rebuild | None = None, reauth: bool = True,
                 **kwargs: Any) -> requests.Response:
-        """Send with retries; ``retry`` forces (True) or forbids (False) retrying this call."""
+        """Send with retries; ``retry`` forces (True) or forbids (False) retrying this call.
+
+        With ``self.reauthenticate`` set, an answer it classifies as "session expired" makes it
+        authenticate again (once per integration, however many calls met the expiry) and the
+        request is repeated once; ``rebuild(kwargs, token)`` gives the repeated request's
+        keyword arguments where the credential is in the body (a SOAP SessionID). ``reauth=False``
+        for the authentication request itself (a refused login is no expired session)."""
         verb = (method.decode() if isinstance(method, bytes) else method).upper()
         target = self.url_for(url.decode() if isinstance(url, bytes) else url)
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = (self.policy.connect_timeout, self.policy.read_timeout)
+        renewal = self.reauthenticate if reauth else None
+        seen = renewal.generation() if renewal is not None else 0
+        response = self._send_retrying(verb, target, args, kwargs, retry)
+        if renewal is not None and renewal.expired(response):
+            log.info("%s: the session expired; authenticating again", redact(f"{verb} {target}"))
+            response.close()
+            token = renewal.renew(seen)
+            renewal.apply(self, token)
+            if rebuild is not None:
+                kwargs = rebuild(dict(kwargs), token)
+            response = self._send_retrying(verb, target, args, kwargs, retry)
+        if map_errors:
+            error = self.error_map(response)
+            if error is not None:
+                raise error
+        return response
+
+    def _send_retrying(self, verb: str, target: str, args: tuple[Any, ...],
+                       kwargs: dict[str, Any], retry: bool | None) -> requests.Response:
         _register_auth(kwargs.get("auth") or self.auth)
         may_retry = verb in self.policy.retry_methods if retry is None else retry
         retries = self.policy.max_retries if retry is not False else 0
@@ -318,10 +419,6 @@ class ServiceSession(requests.Session):
                     waited += delay
                     attempt += 1
                     continue
-            if map_errors:
-                error = self.error_map(response)
-                if error is not None:
-                    raise error
             return response
 
     def _pause(self, what: str, delay: float, attempt: int) -> None:
@@ -391,14 +488,15 @@ def _register_authorization(value: str | bytes | None) -> None:
 def make_session(base_url: str = "", *, auth: Any = None, secrets: Iterable[str] = (),
                  policy: HttpPolicy | None = None, sleep: Sleep | None = None,
                  rand: Callable[[], float] | None = None, error_map: ErrorMap | None = None,
-                 service: str = "The service") -> ServiceSession:
+                 service: str = "The service",
+                 reauthenticate: Reauthentication | None = None) -> ServiceSession:
     """The shared session for one integration's client.
 
     ``auth`` is anything requests accepts (a (user, password) tuple for Basic); ``secrets`` are
     other values to keep out of logs and errors (tokens put in headers or bodies by the client).
     """
     session = ServiceSession(base_url, policy=policy, sleep=sleep, rand=rand,
-                             error_map=error_map, service=service)
+                             error_map=error_map, service=service, reauthenticate=reauthenticate)
     if auth is not None:
         session.auth = auth
         _register_auth(auth)

@@ -1,7 +1,7 @@
 """Creating, editing and deleting integrations; their secrets go to the keyring, never the database.
 
-Core does not import connectors: callers pass the connector object (anything with ``type_name``,
-``form_fields()`` and ``default_schedule_minutes``, i.e. a ``connectors.base.Connector``). The
+Core does not import connectors: callers pass the connector object (a
+``core.sync.contract.Connector``, as ``connectors.base`` registers them). The
 form's fields decide what is validated, what is a secret (kept in the keyring under the
 integration's ``secret_ref``, one entry per field key) and what is a setting (``settings_json``).
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from core import secrets as keyring_secrets
 from core.clock import utcnow
@@ -23,41 +23,14 @@ from core.logs import redact
 from core.models.store import User
 from core.models.sync import HistoryEvent, Integration
 from core.store import default_owner
+from core.sync.contract import Connector, FormField, validate_form
+from core.sync.errors import ConnectorError
 
 log = logging.getLogger("listbridge.integrations")
 
 SECRET_NAMES_KEY = "_secrets"
 API_URL_KEY = "api_url"
 _KEEP = object()
-
-
-class FieldSpec(Protocol):
-    """What core reads from ``connectors.base.FormField`` (a frozen dataclass: read-only)."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def secret(self) -> bool: ...
-    @property
-    def default(self) -> Any: ...
-
-    def is_shown(self, values: dict[str, Any]) -> bool: ...
-
-    def check(self, value: Any) -> str | None: ...
-
-
-class ConnectorSpec(Protocol):
-    """What core reads from a connector (``connectors.base.Connector``); read-only, so that a
-    connector declaring ``default_schedule_minutes = 10`` (an ``int``) fits."""
-
-    @property
-    def type_name(self) -> str: ...
-    @property
-    def default_schedule_minutes(self) -> int | None: ...
-
-    def form_fields(self) -> list[Any]: ...
 
 
 class InvalidIntegration(ValueError):
@@ -78,18 +51,12 @@ class IntegrationBusy(RuntimeError):
 
 # -- validation --------------------------------------------------------------------------------------
 
-def validate_values(fields: Iterable[FieldSpec], values: dict[str, Any]) -> dict[str, str]:
-    """Errors by field key for the fields shown with these values (as ``connectors.base.validate_form``)."""
-    errors = {}
-    for f in fields:
-        if f.is_shown(values):
-            message = f.check(values.get(f.key))
-            if message:
-                errors[f.key] = message
-    return errors
+def validate_values(fields: Iterable[FormField], values: dict[str, Any]) -> dict[str, str]:
+    """Errors by field key for the fields shown with these values (``contract.validate_form``)."""
+    return validate_form(fields, values)
 
 
-def coerce(field: FieldSpec, value: Any) -> Any:
+def coerce(field: FormField, value: Any) -> Any:
     """A form value as stored: whole numbers as int, booleans as bool, text stripped."""
     if value is None:
         return None
@@ -102,7 +69,7 @@ def coerce(field: FieldSpec, value: Any) -> Any:
     return value
 
 
-def _split(fields: list[FieldSpec], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _split(fields: list[FormField], values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Settings and secrets of the shown fields; unknown keys other than ``api_url`` are refused."""
     known = {f.key for f in fields} | {API_URL_KEY}
     unknown = sorted(set(values) - known)
@@ -139,7 +106,7 @@ def _check_name(name: str, exclude_id: int | None = None) -> str:
 
 # -- create, edit, delete ---------------------------------------------------------------------------
 
-def create_integration(connector: ConnectorSpec, name: str, values: dict[str, Any],
+def create_integration(connector: Connector, name: str, values: dict[str, Any],
                        owner: User | None = None, active: bool = True,
                        schedule_minutes: int | None | object = _KEEP) -> Integration:
     """Validate the form's values, keep the secrets in the keyring and save the integration.
@@ -147,7 +114,7 @@ def create_integration(connector: ConnectorSpec, name: str, values: dict[str, An
     Raises ``InvalidIntegration`` (errors by field) or ``core.secrets.NoKeyringError``; in both
     cases nothing is saved. ``owner`` defaults to the person at the desk
     (``core.store.default_owner()``), as in the window's form; ``schedule_minutes`` to the
-    connector's schedule. The connector's ``on_saved(integration)``, if it has one, is called
+    connector's schedule. The connector's ``on_saved(integration)`` is called
     once the integration is committed (see ``_saved``).
     """
     fields = list(connector.form_fields())
@@ -187,7 +154,7 @@ def create_integration(connector: ConnectorSpec, name: str, values: dict[str, An
     return integration
 
 
-def update_integration(integration: Integration, connector: ConnectorSpec, *,
+def update_integration(integration: Integration, connector: Connector, *,
                        name: str | None = None, values: dict[str, Any] | None = None,
                        owner: User | None | object = _KEEP, active: bool | None = None,
                        schedule_minutes: int | None | object = _KEEP) -> Integration:
@@ -320,24 +287,21 @@ def schedule_next(integration: Integration, after: timedelta | None = None) -> N
     integration.next_sync_at = next_at
 
 
-def _saved(connector: ConnectorSpec, integration: Integration) -> None:
-    """Call the connector's ``on_saved(integration)`` (``connectors.base.BaseConnector``), if it
-    has one, once the save is committed: every path that saves an integration (the window's
+def _saved(connector: Connector, integration: Integration) -> None:
+    """Call the connector's ``on_saved(integration)`` once the save is committed: every path that saves an integration (the window's
     dialogs, ``listbridge integration add``, a connector's own commands) goes through
     ``create_integration``/``update_integration``, so the hook runs for each of them.
 
     The save stands whatever the hook does: a hook that raises is logged and noted in the
     integration's history, and the caller gets the saved integration (the connector finishes its
     set-up at a later save or run; its ``configuration_problems`` say what is missing)."""
-    hook = getattr(connector, "on_saved", None)
-    if hook is None:
-        return
     try:
-        hook(integration)
+        connector.on_saved(integration)
     except Exception as exc:
         log.exception("on_saved of %s failed for integration %r", connector.type_name,
                       integration.name)
-        problem = getattr(exc, "admin_message", None) or redact(str(exc)) or type(exc).__name__
+        problem = ((exc.admin_message if isinstance(exc, ConnectorError) else "")
+                   or redact(str(exc)) or type(exc).__name__)
         HistoryEvent.create(
             integration=integration.id, entity="integration", level="error", kind="integration",
             message=f"{integration.name} was saved, but finishing its set-up failed: {problem} "

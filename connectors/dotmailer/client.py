@@ -21,8 +21,8 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -46,6 +46,7 @@ from connectors.http import (
     make_session,
     retry_after_seconds,
 )
+from connectors.paging import OverlapPager
 from core.logs import redact
 
 log = logging.getLogger("listbridge.dotmailer")
@@ -339,53 +340,9 @@ def path_date(value: datetime) -> str:
 
 # -- paging ----------------------------------------------------------------------------------------
 
-@dataclass
-class Pager:
-    """Reads a ``select``/``skip`` list to the end, re-reading ``overlap`` rows at each boundary.
-
-    There is no ordering guarantee, so rows shift when data changes mid-read: each page starts
-    ``overlap`` rows before the previous one ended, and rows already seen (by ``key``) are dropped.
-    The read stops on a short page, an empty page, or a page that brings nothing new (a server
-    that ignores ``skip`` must not make us loop, D5).
-    """
-
-    fetch: Callable[[int, int], list[Any]]  # (select, skip) -> the page
-    key: Callable[[Any], Any]
-    select: int = PAGE_SIZE
-    overlap: int = PAGE_OVERLAP
-    pages_read: int = 0
-    seen: set[Any] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.select <= 1000:
-            raise ValueError("select must be 1-1000")
-        self.overlap = max(0, min(self.overlap, self.select - 1))
-
-    def __iter__(self) -> Iterator[list[Any]]:
-        skip = 0
-        previous: list[Any] | None = None
-        while True:
-            page = self.fetch(self.select, skip)
-            self.pages_read += 1
-            if not page:
-                return
-            keys = [self.key(item) for item in page]
-            if keys == previous:
-                return
-            new = []
-            for item, key in zip(page, keys, strict=True):
-                if key is None or key not in self.seen:
-                    new.append(item)
-                    if key is not None:
-                        self.seen.add(key)
-            if not new and skip > 0:
-                return
-            if new:
-                yield new
-            if len(page) < self.select:
-                return
-            previous = keys
-            skip += self.select - self.overlap
+# Dotmailer pages by ``select``/``skip`` with overlap; the defaults are ``PAGE_SIZE`` and
+# ``PAGE_OVERLAP`` (``connectors.paging.OverlapPager``).
+Pager = OverlapPager
 
 
 def contact_key(item: JsonObject) -> Any:
@@ -624,7 +581,7 @@ class DotmailerClient:
         return data
 
     def pages(self, path: str, key: Callable[[Any], Any],
-              params: dict[str, Any] | None = None) -> Pager:
+              params: dict[str, Any] | None = None) -> OverlapPager:
         """A paged read of ``path``; iterate it for lists of new rows (§1.5)."""
         extra = dict(params or {})
 
@@ -656,28 +613,28 @@ class DotmailerClient:
 
     # -- address books -----------------------------------------------------------------------------
 
-    def address_books(self) -> Pager:
+    def address_books(self) -> OverlapPager:
         return self.pages("address-books", id_key)
 
     def address_book(self, book_id: int) -> JsonObject:
         data = self._get_json(f"address-books/{path_value(book_id)}")
         return data if isinstance(data, dict) else {}
 
-    def book_contacts(self, book_id: int, full: bool = True) -> Pager:
+    def book_contacts(self, book_id: int, full: bool = True) -> OverlapPager:
         return self.pages(f"address-books/{path_value(book_id)}/contacts", contact_key,
                           {"withfulldata": "true" if full else "false"})
 
-    def book_contacts_modified(self, book_id: int, since: datetime, full: bool = True) -> Pager:
+    def book_contacts_modified(self, book_id: int, since: datetime, full: bool = True) -> OverlapPager:
         return self.pages(
             f"address-books/{path_value(book_id)}/contacts/modified-since/{path_date(since)}",
             contact_key, {"withfulldata": "true" if full else "false"})
 
-    def book_unsubscribes(self, book_id: int, since: datetime) -> Pager:
+    def book_unsubscribes(self, book_id: int, since: datetime) -> OverlapPager:
         return self.pages(
             f"address-books/{path_value(book_id)}/contacts/unsubscribed-since/{path_date(since)}",
             suppression_key)
 
-    def suppressed_since(self, since: datetime) -> Pager:
+    def suppressed_since(self, since: datetime) -> OverlapPager:
         return self.pages(f"contacts/suppressed-since/{path_date(since)}", suppression_key)
 
     def remove_contacts(self, book_id: int, contact_ids: list[int]) -> None:
@@ -718,10 +675,10 @@ class DotmailerClient:
 
     # -- campaigns ---------------------------------------------------------------------------------
 
-    def book_campaigns(self, book_id: int) -> Pager:
+    def book_campaigns(self, book_id: int) -> OverlapPager:
         return self.pages(f"address-books/{path_value(book_id)}/campaigns", id_key)
 
-    def campaigns_with_activity(self, since: datetime) -> Pager:
+    def campaigns_with_activity(self, since: datetime) -> OverlapPager:
         """E17: sent campaigns (account-wide) with activity after ``since``."""
         return self.pages(f"campaigns/with-activity-since/{path_date(since)}", id_key)
 
@@ -729,10 +686,10 @@ class DotmailerClient:
         data = self._get_json(f"campaigns/{path_value(campaign_id)}")
         return data if isinstance(data, dict) else {}
 
-    def activities(self, campaign_id: int) -> Pager:
+    def activities(self, campaign_id: int) -> OverlapPager:
         return self.pages(f"campaigns/{path_value(campaign_id)}/activities", activity_key)
 
-    def activities_since(self, campaign_id: int, since: datetime) -> Pager:
+    def activities_since(self, campaign_id: int, since: datetime) -> OverlapPager:
         return self.pages(
             f"campaigns/{path_value(campaign_id)}/activities/since-date/{path_date(since)}",
             activity_key)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from connectors.base import (
     BaseConnector,
     CheckResult,
     ConnectorError,
+    CountWords,
     FormField,
     ItemError,
     QueueOutcome,
@@ -17,7 +19,7 @@ from connectors.base import (
     SyncStep,
     TransientError,
 )
-from connectors.dotmailer import export, forms, sync
+from connectors.dotmailer import export, forms, steps, sync
 from connectors.dotmailer.client import DISCOVERY_URL, DotmailerClient, with_policy
 from connectors.dotmailer.models import (
     EXPORT_DONE,
@@ -42,6 +44,19 @@ class DotmailerConnector(BaseConnector):
     default_api_url = DISCOVERY_URL
     default_schedule_minutes: int | None = 4  # Oro's docs: every four minutes
     max_attempts = 3
+    # How the steps' counts read in a run's summary ("1 book", "3 data fields").
+    count_labels: Mapping[str, CountWords] = {
+        "removed_remotely": "removed remotely", "to_new": "new",
+        "contacts_read": ("contact read", "contacts read"),
+        "datafields": ("data field", "data fields"),
+        "books": ("book", "books"),
+        "books_unlinked": ("book unlinked", "books unlinked"),
+        "reconciled_books": ("book reconciled", "books reconciled"),
+        "campaigns": ("campaign", "campaigns"),
+        "summaries": ("summary", "summaries"),
+        "activities": ("activity", "activities"),
+        "faults": ("fault", "faults"),
+    }
 
     def __init__(self, tuning: sync.Tuning | None = None) -> None:
         self.tuning = tuning or sync.Tuning()
@@ -134,7 +149,7 @@ class DotmailerConnector(BaseConnector):
     # -- sync ----------------------------------------------------------------------------------------
 
     def steps(self, integration: Integration) -> list[SyncStep]:
-        return sync.steps()
+        return steps.steps()
 
     def make_client(self, ctx: SyncContext) -> DotmailerClient:
         """Called by the engine before the steps; one client (one discovery) per run."""

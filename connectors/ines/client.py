@@ -40,7 +40,14 @@ from connectors.base import (
     RateLimited,
     TransientError,
 )
-from connectors.http import CHECK_POLICY, HttpPolicy, ServiceSession, check_url, make_session
+from connectors.http import (
+    CHECK_POLICY,
+    HttpPolicy,
+    Reauthentication,
+    ServiceSession,
+    check_url,
+    make_session,
+)
 from core.logs import redact, register_secret
 
 log = logging.getLogger("listbridge.ines.client")
@@ -422,6 +429,12 @@ class InesClient:
             policy=policy or HttpPolicy(connect_timeout=10.0, read_timeout=60.0),
             service="INES CRM")
         self.not_found = re.compile(not_found_fault_regex) if not_found_fault_regex else None
+        # An expired SessionID (§1.3): the shared session logs in again, once for every client
+        # of this account, and repeats the call with the new SessionID in its envelope.
+        if self.http.reauthenticate is None:
+            self.http.reauthenticate = Reauthentication(
+                "ines:" + ":".join(self.session_key), self._login_again,
+                expired=self._session_refused, apply=lambda _session, _token: None)
         self.update_client_service = update_client_service
         # "Test connection": INES unreachable while reading a WSDL ends the check at once,
         # instead of trying the operation itself (with the default namespace) as a run does.
@@ -457,7 +470,7 @@ class InesClient:
         url = f"{self.base_url}{SERVICE_PATHS[service]}?wsdl"
         try:
             response = self.http.request("GET", url, retry=False, map_errors=False,
-                                         headers={"Accept": "text/xml"})
+                                         reauth=False, headers={"Accept": "text/xml"})
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
             return parse_wsdl(response.content, self.default_namespace)
@@ -517,6 +530,22 @@ class InesClient:
         log.info("Logged in to INES as %s/%s", self.account, self.username)
         return session
 
+    def _login_again(self) -> str:
+        """The ``Reauthentication`` refresh: a new session for every client of this account."""
+        self.drop_session()
+        return self.login()
+
+    def _session_refused(self, response: requests.Response) -> bool:
+        """INES's "session expired": a SOAP fault answering a call made with a SessionID
+        (INES does not say why it refuses; a fault that means "not found" is no expiry)."""
+        try:
+            read_answer("call", response.status_code, response.content)
+        except InesFault as fault:
+            return not self._is_not_found(fault)
+        except Exception:
+            return False
+        return False
+
     def check_connection(self) -> str:
         """S2: drop the cached session and log in; raises the failure's kind."""
         self.drop_session()
@@ -535,13 +564,12 @@ class InesClient:
         creating = operation in CREATING_OPERATIONS
         session = self.session_id()
         try:
+            # A fault is met by the shared session first: it logs in again and repeats once.
             result = self._send(service, operation, params, session)
         except InesFault as fault:
             if not_found_ok and self._is_not_found(fault):
                 return None
-            self.drop_session(session)
-            session = self.login()
-            return self._repeat(service, operation, params, session, missing_ok, not_found_ok)
+            raise
         if result is MISSING:
             if creating:  # S4: the server may or may not have created it
                 self.drop_session(session)
@@ -582,8 +610,13 @@ class InesClient:
         creating = operation in CREATING_OPERATIONS
         self.calls += 1
         try:
+            def rebuild(kwargs: dict[str, Any], new_session: str) -> dict[str, Any]:
+                kwargs["data"] = build_envelope(info.namespace, operation, params, new_session)
+                return kwargs
+
             response = self.http.request("POST", SERVICE_PATHS[service], data=body,
-                                         headers=headers, retry=False, map_errors=False)
+                                         headers=headers, retry=False, map_errors=False,
+                                         rebuild=rebuild, reauth=session is not None)
         except TransientError as exc:
             raise _transport_error(exc, operation, creating) from None
         except requests.exceptions.RequestException as exc:  # the answer was cut off mid-body

@@ -7,7 +7,7 @@ Every function here that reaches INES blocks: the GUI calls it on a worker threa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from connectors.base import (
     CheckResult,
     ConfigurationError,
     ConnectorError,
+    CountWords,
     Feature,
     FormField,
     SyncStep,
@@ -44,7 +45,6 @@ from connectors.ines.client import (
 from connectors.ines.fullsync import (
     RunCounts,
     RunStopped,
-    run_answered,
     run_auto_push,
     run_full_sync,
 )
@@ -83,6 +83,13 @@ class InesConnector(BaseConnector):
     default_api_url = DEFAULT_API_URL
     default_schedule_minutes: int | None = 5
     max_attempts = 3
+    # Isolated transient failures are attempts of their rows; three in a row end the run (§3.14).
+    transient_streak = 3
+    # How the run's counts read in its summary ("4 updated of 5 updates due").
+    count_labels: Mapping[str, CountWords] = {
+        "of_updates": ("update due", "updates due"),
+        "of_deletes": ("deletion due", "deletions due"),
+    }
 
     def __init__(self, leads_per_run: int | None = None) -> None:
         self.leads_per_run = leads_per_run  # None: the integration's setting, else 10
@@ -134,7 +141,7 @@ class InesConnector(BaseConnector):
         return configuration_problems(integration)
 
     def steps(self, integration: Integration) -> list[SyncStep]:
-        return [SyncStep(STEP_NAME, STEP_LABEL, run=self._run_step, direction="export")]
+        return [SyncStep(STEP_NAME, STEP_LABEL, run=self._run_step)]
 
     def on_saved(self, integration: Integration) -> None:
         """After ``core.integrations`` created or edited the integration (the window's dialog,
@@ -179,7 +186,6 @@ class InesConnector(BaseConnector):
         """Push-only mode: the contacts created or changed since the last run (§3.12)."""
         integration = ctx.integration
         if not has_auto_pushes(integration):
-            run_answered(integration.id)
             return
         try:
             counts = run_auto_push(integration, self._api(ctx), run=ctx.run,
@@ -189,8 +195,6 @@ class InesConnector(BaseConnector):
         except RunStopped as stopped:
             _count_pushes(ctx, stopped.counts)
             raise stopped.error from None
-        finally:
-            run_answered(integration.id)
         _count_pushes(ctx, counts)
 
 

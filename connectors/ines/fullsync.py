@@ -9,8 +9,8 @@ when the primary company changes or is deleted, in every mode.
 
 Push-only mode (published, push on, full sync off, §3.12): the listener records each eligible
 contact created or changed (a PENDING UPDATE row of source ``auto``, at most one per contact)
-and asks for a run (``want_run``: ``next_sync_at`` now, and ``run_wanted_hooks``), never calling
-INES itself; ``run_auto_push``, the run's step in that mode, pushes them (no lead on update).
+and asks the engine for a run soon (``core.sync.requests.request_run``), never calling INES
+itself; ``run_auto_push``, the run's step in that mode, pushes them (no lead on update).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from connectors.ines.mapping import (
     MappingSettings,
     auto_push_mode,
     full_sync_mode,
+    settings_version,
 )
 from connectors.ines.models import DELETE, UPDATE, InesSyncLog
 from connectors.ines.sync import (
@@ -56,6 +57,7 @@ from core.db import database_proxy
 from core.models.store import Company, Contact
 from core.models.sync import HistoryEvent, Integration, SyncRun
 from core.store import format_custom, parse_custom, set_custom_values
+from core.sync.requests import request_run
 
 log = logging.getLogger("listbridge.ines.fullsync")
 
@@ -434,12 +436,15 @@ class _ListenerCache:
         self._read_at = -1e9
         self._database: object = None
         self._items: list[_Listening] = []
+        self._version = settings_version()
 
     def items(self) -> list[_Listening]:
         with self._lock:
             database = database_proxy.obj  # another profile opened: read it again
-            if database is not self._database or time.monotonic() - self._read_at > self.TTL:
-                self._database = database
+            version = settings_version()
+            if (database is not self._database or version != self._version
+                    or time.monotonic() - self._read_at > self.TTL):
+                self._database, self._version = database, version
                 self._items = [_Listening(i, MappingSettings.of(i), full_sync_mode(i), FieldCheck(),
                                           auto_push_mode(i))
                                for i in Integration.select().where(Integration.type == TYPE_NAME)]
@@ -511,58 +516,11 @@ def _on_change(state: _Listening, change: RecordChange) -> None:
         return
     queue.enqueue_update(integration, contact.id, view.email, view.company_name,
                          source=queue.AUTO)
-    want_run(integration)
+    request_run(integration)  # the scheduler runs it once the burst is over
 
 
 # Besides the mapped fields, what INES receives of a contact (§3.6, §3.9).
 AUTO_PUSH_FIELDS = frozenset({"email", "company", "points", "do_not_contact"})
-
-# Called with an integration's id when contacts wait for an automatic push (the window asks its
-# scheduler for a run with the trigger ``record_change``). Called on the writer's thread: a hook
-# must only hand the id over (a signal, a flag), never run the sync itself.
-run_wanted_hooks: list[Callable[[int], None]] = []
-
-ASK_AGAIN_AFTER_S = 1.0  # a burst (an import) asks for one run, not one per contact
-_asked: dict[tuple[str, int], float] = {}  # (database file, integration id) → when
-_asked_lock = threading.Lock()
-
-
-def want_run(integration: Integration) -> bool:
-    """Ask for a run of this integration soon, for its automatic pushes; quick, never calls
-    INES. Its ``next_sync_at`` becomes now (unless already due), so the window's scheduler and
-    ``listbridge sync --loop`` start it at their next look (``run_wanted_hooks`` are told too).
-    A manual-only integration (no schedule) is not started: its pushes go with its next
-    Synchronize. Asks at most once a second per integration; returns whether it asked."""
-    if not integration.active or not integration.schedule_minutes:
-        return False
-    key = (str(getattr(database_proxy.obj, "database", "")), integration.id)
-    now = time.monotonic()
-    with _asked_lock:
-        if now - _asked.get(key, -1e9) < ASK_AGAIN_AFTER_S:
-            return False
-        _asked[key] = now
-    from core.clock import utcnow
-
-    due = utcnow()
-    (Integration.update(next_sync_at=due)
-     .where(Integration.id == integration.id, Integration.active == True,  # noqa: E712
-            Integration.next_sync_at.is_null() | (Integration.next_sync_at > due))
-     .execute())
-    for hook in list(run_wanted_hooks):
-        try:
-            hook(integration.id)
-        except Exception:  # the contact is queued; the schedule will send it
-            log.exception("An INES run request hook failed")
-    return True
-
-
-def run_answered(integration_id: int) -> None:
-    """A run of this integration sent its automatic pushes: the next change asks again at
-    once (the engine sets ``next_sync_at`` from the schedule when the run ends)."""
-    with _asked_lock:
-        for key in [k for k in _asked if k[1] == integration_id]:
-            del _asked[key]
-
 
 def _reset_refs(integration: Integration, mapping: MappingSettings, fields: FieldCheck,
                 view: LocalContact) -> None:

@@ -214,11 +214,19 @@ def _write(integration: Integration, settings: dict[str, Any]) -> None:
     settings_changed()
 
 
-def settings_changed() -> None:
-    """The record-change listener must read the INES settings again (connectors.ines.fullsync)."""
-    from connectors.ines.fullsync import listener_cache
+_settings_version = 0  # bumped by ``settings_changed``; the listener's cache compares it
 
-    listener_cache.forget()
+
+def settings_changed() -> None:
+    """The record-change listener must read the INES settings again (connectors.ines.fullsync
+    reads ``settings_version()`` before it trusts its cache)."""
+    global _settings_version
+    _settings_version += 1
+
+
+def settings_version() -> int:
+    """Changes every time this process changed INES settings (``settings_changed``)."""
+    return _settings_version
 
 
 # -- local fields --------------------------------------------------------------------------------

@@ -17,19 +17,21 @@ are made readable. ``action`` and ``counts`` keep the internal names (the JSON o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from core.models.sync import HistoryEvent, Integration, QueueItem, SyncRun
-from core.sync.queue import STATE_LABELS, STATES, action_label
+from core.sync.attempts import action_label
+from core.sync.contract import Connector, CountWords
+from core.sync.queue import STATE_LABELS, STATES
 from core.sync.runner import RUN_STATUS_LABELS, summarize
 from core.text import plural
 
 log = logging.getLogger("listbridge.sync.journal")
 
-ConnectorLookup = Callable[[Integration], Any]
+ConnectorLookup = Callable[[Integration], Connector]
 
 JOURNAL_LIMIT = 200
 
@@ -101,14 +103,14 @@ class _Integrations:
     def __init__(self, connector_for: ConnectorLookup | None) -> None:
         self.connector_for = connector_for
         self.integrations = {i.id: i for i in Integration.select()}
-        self.found: dict[int, Any] = {}
+        self.found: dict[int, Connector | None] = {}
 
     def name(self, integration_id: int | None) -> str:
         if integration_id is None or integration_id not in self.integrations:
             return ""
         return self.integrations[integration_id].name
 
-    def of(self, integration_id: int | None) -> Any:
+    def of(self, integration_id: int | None) -> Connector | None:
         if self.connector_for is None or integration_id is None:
             return None
         if integration_id not in self.found:
@@ -129,6 +131,10 @@ class _Integrations:
         if connector is None or integration is None:
             return {}
         return {step.name: step.label for step in connector.steps(integration)}
+
+    def count_words(self, integration_id: int) -> Mapping[str, CountWords]:
+        connector = self.of(integration_id)
+        return connector.count_labels if connector is not None else {}
 
 
 def _integration_ids(integration: Integration | int | None) -> list[int]:
@@ -184,10 +190,11 @@ def run_rows(integration: Integration | int | None = None, limit: int = 50,
                  .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit))
         runs = list(query)
         labels = known.step_labels(integration_id) if runs else {}
+        words = known.count_words(integration_id) if runs else {}
         rows.extend(RunRow(run.id, integration_id, known.name(integration_id), run.trigger,
                            run.status, RUN_STATUS_LABELS.get(run.status, run.status),
                            run.started_at, run.ended_at, run.counts, run.error or "",
-                           summarize(run.counts, labels))
+                           summarize(run.counts, labels, words))
                     for run in runs)
     rows.sort(key=lambda r: (r.started_at, r.id), reverse=True)
     return rows

@@ -16,10 +16,8 @@ Rules:
   lock, so nothing else is sending it). Whether the service got it is unknown: the run offers it
   again first, and the connector sees ``ctx.outcome_unknown(item)`` and must check the service
   (or use an idempotent upsert) before sending, so nothing is lost and nothing is sent twice.
-- Errors, by kind (``connectors.base``): an item error charges the attempt and the run goes on;
-  a transient error charges it and ends the queue for this run (the service is unwell); a
-  rate limit, a configuration error or a cancel give the attempt back (not the item's fault);
-  anything else (a bug) charges it, so a record that trips a bug cannot block every run forever.
+- What an error does to the charged attempt is the engine's one attempt rule
+  (``core.sync.attempts``), which also sends the queue (``send_queue``).
 """
 
 from __future__ import annotations
@@ -28,16 +26,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.clock import utcnow
 from core.db import database_proxy
-from core.models.sync import HistoryEvent, Integration, QueueItem
-from core.sync.errors import admin_message_for, error_kind
-from core.text import plural
-
-if TYPE_CHECKING:
-    from core.sync.context import SyncContext
+from core.models.sync import Integration, QueueItem
 
 log = logging.getLogger("listbridge.sync.queue")
 
@@ -70,12 +63,6 @@ DEFAULT_POLICY = RetryPolicy()
 def humanize_action(action: str) -> str:
     """``dotmailer_export`` reads "Dotmailer export"."""
     return action.replace("_", " ").strip().capitalize()
-
-
-def action_label(connector: Any, action: str) -> str:
-    """The action in the admin's words: the connector's ``action_label``, else made readable."""
-    label = getattr(connector, "action_label", None)
-    return str(label(action)) if callable(label) else humanize_action(action)
 
 
 # -- writing rows ------------------------------------------------------------------------------------
@@ -217,59 +204,3 @@ def due_items(integration: Integration, now: datetime | None = None,
     if limit:
         query = query.limit(limit)
     return list(query)
-
-
-# -- the queue step ----------------------------------------------------------------------------------
-
-def send_queue(ctx: SyncContext) -> None:
-    """The engine's queue step: each due row through ``connector.process_item`` (see the rules)."""
-    from core.sync.context import Cancelled
-
-    connector = ctx.connector
-    policy: RetryPolicy = ctx.cache.get("queue.policy", DEFAULT_POLICY)
-    items = due_items(ctx.integration, limit=ctx.cache.get("queue.limit"))
-    ctx.progress(0, len(items), f"{len(items)} queued")
-    for position, item in enumerate(items, start=1):
-        ctx.check_cancel()
-        previous = item.state
-        begin_attempt(item)
-        try:
-            outcome = connector.process_item(ctx, item)
-        except Cancelled:
-            give_back(item, previous)
-            raise
-        except Exception as exc:
-            _failed(ctx, item, previous, exc, policy)
-        else:
-            state = getattr(outcome, "state", DONE) if outcome is not None else DONE
-            message = getattr(outcome, "message", "") if outcome is not None else ""
-            finish(item, state, message, getattr(outcome, "remote_ref", None))
-            ctx.count("sent" if state == DONE else "skipped")
-            _history(ctx, item, "info", message or f"{action_label(connector, item.action)}: "
-                     f"{'sent' if state == DONE else 'nothing to send'}",
-                     "sent" if state == DONE else "skipped")
-        ctx.progress(position, len(items))
-
-
-def _failed(ctx: SyncContext, item: QueueItem, previous: str, exc: Exception,
-            policy: RetryPolicy) -> None:
-    kind = error_kind(exc)
-    message = admin_message_for(exc)
-    if kind in ("configuration", "rate_limited"):
-        give_back(item, previous)
-        raise exc
-    fail_attempt(item, message, policy=policy, retry_after=getattr(exc, "retry_after", None))
-    ctx.count("failed" if item.state == FAILED else "retrying")
-    level = "error" if item.state == FAILED else "warning"
-    suffix = (f" Failed after {plural(item.attempts, 'attempt')}; use Retry once the cause is fixed."
-              if item.state == FAILED else "")
-    _history(ctx, item, level, message + suffix, "failed" if item.state == FAILED else "retrying")
-    if kind == "item":
-        return
-    raise exc  # transient: the service is unwell, stop here; fatal: a bug, stop the run
-
-
-def _history(ctx: SyncContext, item: QueueItem, level: str, message: str, kind: str) -> None:
-    HistoryEvent.create(integration=ctx.integration, run=ctx.run, entity=item.entity,
-                        record_id=item.record_id, email=item.email, level=level, kind=kind,
-                        message=message)

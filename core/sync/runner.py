@@ -6,9 +6,8 @@
 1. Take the integration's lease (``core.sync.lock``): ``AlreadyRunning`` is raised at once, or
    after waiting when ``wait=True``. The lease is renewed while the run lasts; losing it cancels.
 2. Runs left ``running`` by a dead process become ``interrupted``; a ``SyncRun`` is opened.
-3. Secrets are read from the keyring; ``connector.make_client(ctx)``, if the connector has it,
-   fills ``ctx.client`` (closed at the end if it has ``close()``).
-4. The connector's steps run in order, then the queue step (``core.sync.queue.send_queue``),
+3. Secrets are read from the keyring; ``connector.make_client(ctx)`` fills ``ctx.client`` (closed at the end if it has ``close()``).
+4. The connector's steps run in order, then the queue step (``core.sync.attempts.send_queue``),
    unless the connector placed a step named ``queue`` itself. A step that finishes saves its
    watermark as the run's start time; a step that does not, keeps the old one.
 5. What an error does depends on its kind: configuration stops the run (failed, with the admin's
@@ -26,17 +25,17 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from core.clock import utcnow
 from core.integrations import read_secrets
 from core.models.sync import Integration, QueueItem, SyncRun, Watermark
-from core.sync import queue
-from core.sync.context import ProgressCallback, SyncContext
-from core.sync.errors import admin_message_for, error_kind
+from core.sync import queue, requests
+from core.sync.attempts import send_queue
+from core.sync.contract import Connector, CountWords, ProgressCallback, SyncContext, SyncStep
+from core.sync.errors import ItemError, admin_message_for, error_kind, retry_after_of
 from core.sync.lock import LEASE_SECONDS, AlreadyRunning, Lease, acquire
 from core.text import noun
 
@@ -99,7 +98,7 @@ class RunResult:
         return {s.name: dict(s.counts) for s in self.steps if s.counts}
 
 
-def run_sync(integration: Integration | int, connector: Any, *, trigger: str = "manual",
+def run_sync(integration: Integration | int, connector: Connector, *, trigger: str = "manual",
              on_progress: ProgressCallback | None = None,
              cancel_event: threading.Event | None = None,
              options: EngineOptions | None = None, wait: bool | None = None) -> RunResult:
@@ -118,6 +117,7 @@ def run_sync(integration: Integration | int, connector: Any, *, trigger: str = "
     lease.keep_alive(on_lost=cancel.set)
     try:
         integration = Integration.get_by_id(integration.id)  # fresh, now that it is ours
+        requests.answered(integration.id)  # what was asked before now, this run sends
         _close_dead_runs(integration)
         return _Run(integration, connector, trigger, on_progress, cancel, lease, options).go()
     finally:
@@ -133,7 +133,7 @@ def _close_dead_runs(integration: Integration) -> None:
 
 
 class _Run:
-    def __init__(self, integration: Integration, connector: Any, trigger: str,
+    def __init__(self, integration: Integration, connector: Connector, trigger: str,
                  on_progress: ProgressCallback | None, cancel: threading.Event, lease: Lease,
                  options: EngineOptions) -> None:
         self.integration = integration
@@ -176,15 +176,12 @@ class _Run:
 
     def _prepare(self) -> None:
         self.ctx.secrets = read_secrets(self.integration)
-        make_client: Callable[[SyncContext], Any] | None = getattr(self.connector, "make_client",
-                                                                    None)
-        if make_client is not None:
-            self.ctx.client = make_client(self.ctx)
+        self.ctx.client = self.connector.make_client(self.ctx)
 
-    def _steps(self) -> list[Any]:
+    def _steps(self) -> list[SyncStep]:
         steps = list(self.connector.steps(self.integration))
         if not any(step.name == queue.QUEUE_STEP for step in steps):
-            steps.append(_QueueStep())
+            steps.append(SyncStep(queue.QUEUE_STEP, queue.QUEUE_STEP_LABEL, send_queue))
         return steps
 
     def _close_client(self) -> None:
@@ -198,17 +195,17 @@ class _Run:
 
     # -- one step ------------------------------------------------------------------------------------
 
-    def _run_step(self, step: Any) -> bool:
+    def _run_step(self, step: SyncStep) -> bool:
         """Run a step; False when the run must stop."""
         ctx = self.ctx
         ctx.step, ctx.step_label = step.name, step.label
         ctx.progress(0, None, step.label)
         try:
             ctx.check_cancel()
-            run = queue.send_queue if step.name == queue.QUEUE_STEP else step.run
+            run = send_queue if step.name == queue.QUEUE_STEP else step.run
             run(ctx)
         except Exception as exc:
-            if error_kind(exc) == "item":
+            if isinstance(exc, ItemError):
                 self._queue_escaped_item(step, exc)
                 self._record_step(step, PARTIAL, admin_message_for(exc))
                 self.status = PARTIAL
@@ -224,9 +221,9 @@ class _Run:
         self._record_step(step, PARTIAL if partial else SUCCEEDED)
         return True
 
-    def _queue_escaped_item(self, step: Any, exc: Exception) -> None:
+    def _queue_escaped_item(self, step: SyncStep, exc: ItemError) -> None:
         log.warning("[%s] %s: %s", self.integration.name, step.name, exc)
-        self.ctx.queue_failed(exc, action=step.name)  # type: ignore[arg-type]
+        self.ctx.queue_failed(exc, action=step.name)
 
     def _stop(self, exc: Exception, step_name: str) -> str:
         kind = error_kind(exc)
@@ -245,10 +242,10 @@ class _Run:
             log.warning("Sync of %s stopped in step %s (%s): %s", self.integration.name,
                         step_name, kind, exc)
         self.status, self.kind = status, kind
-        self.retry_after = getattr(exc, "retry_after", None)
+        self.retry_after = retry_after_of(exc)
         return status
 
-    def _record_step(self, step: Any, status: str, message: str = "") -> None:
+    def _record_step(self, step: SyncStep, status: str, message: str = "") -> None:
         self.steps.append(StepResult(step.name, step.label, status,
                                      dict(self.ctx.counts.get(step.name, {})), message))
 
@@ -266,7 +263,8 @@ class _Run:
         ended = utcnow()
         if self.status in (SUCCEEDED, PARTIAL):
             labels = {step.name: step.label for step in self.steps}
-            self.message = summarize(self.ctx.counts, labels) or "Nothing to do."
+            self.message = (summarize(self.ctx.counts, labels, self.connector.count_labels)
+                            or "Nothing to do.")
             if self.ctx.warnings:
                 self.message += " " + " ".join(self.ctx.warnings[:3])
         SyncRun.update(status=self.status, ended_at=ended,
@@ -298,47 +296,26 @@ class _Run:
         return scheduled
 
 
-@dataclass(frozen=True)
-class _QueueStep:
-    name: str = queue.QUEUE_STEP
-    label: str = queue.QUEUE_STEP_LABEL
-    direction: str = "export"
-    uses_watermark: bool = False
-
-    def run(self, ctx: SyncContext) -> None:
-        queue.send_queue(ctx)
+# How the engine's own counts read (the queue's, and ``queued`` by ``ctx.queue_failed``); a
+# connector's counts read as its ``count_labels`` say. A name listed nowhere reads with its
+# underscores as spaces, whatever the count.
+COUNT_WORDS: dict[str, CountWords] = {"retrying": "to retry"}
 
 
-# Count names as the steps write them (``ctx.count``) and as the admin reads them: one form for
-# participles ("sent", "to retry"), (singular, plural) for nouns, so that one count reads "1 book"
-# and not "1 books". A name not listed reads with its underscores as spaces, whatever the count.
-COUNT_WORDS: dict[str, str | tuple[str, str]] = {
-    "retrying": "to retry", "removed_remotely": "removed remotely", "to_new": "new",
-    "contacts_read": ("contact read", "contacts read"),
-    "datafields": ("data field", "data fields"),
-    "books": ("book", "books"),
-    "books_unlinked": ("book unlinked", "books unlinked"),
-    "reconciled_books": ("book reconciled", "books reconciled"),
-    "campaigns": ("campaign", "campaigns"),
-    "summaries": ("summary", "summaries"),
-    "activities": ("activity", "activities"),
-    "faults": ("fault", "faults"),
-    "of_updates": ("update due", "updates due"),
-    "of_deletes": ("deletion due", "deletions due"),
-}
-
-
-def count_words(key: str, n: int = 2) -> str:
-    """How ``n`` of ``key`` read: ``contacts_read`` is "contacts read", one of it "contact read"."""
-    words = COUNT_WORDS.get(key, key.replace("_", " "))
+def count_words(key: str, n: int = 2, labels: Mapping[str, CountWords] | None = None) -> str:
+    """How ``n`` of ``key`` read, in the connector's words (``labels``: its ``count_labels``)
+    or the engine's: with ``{"books": ("book", "books")}``, one of it is "1 book"."""
+    words = (labels or {}).get(key) or COUNT_WORDS.get(key) or key.replace("_", " ")
     if isinstance(words, str):
         return words
     return noun(n, *words)
 
 
-def describe_counts(numbers: dict[str, int]) -> str:
-    """``3 created, 2 sent`` (zero counts left out; "" when nothing was counted)."""
-    return ", ".join(f"{n} {count_words(key, n)}" for key, n in numbers.items() if n)
+def describe_counts(numbers: dict[str, int],
+                    words: Mapping[str, CountWords] | None = None) -> str:
+    """``3 created, 2 sent`` (zero counts left out; "" when nothing was counted); ``words``:
+    the connector's ``count_labels``."""
+    return ", ".join(f"{n} {count_words(key, n, words)}" for key, n in numbers.items() if n)
 
 
 def step_label(name: str, labels: Mapping[str, str] | None = None) -> str:
@@ -351,16 +328,18 @@ def step_label(name: str, labels: Mapping[str, str] | None = None) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def summarize(counts: dict[str, dict[str, int]], labels: Mapping[str, str] | None = None) -> str:
+def summarize(counts: dict[str, dict[str, int]], labels: Mapping[str, str] | None = None,
+              words: Mapping[str, CountWords] | None = None) -> str:
     """``Address books: 3 books; Exporting contacts: 292 sent.`` (zero counts left out).
 
     ``counts`` is keyed by step name (as stored in ``SyncRun.counts_json``); ``labels`` gives the
-    steps' labels (``SyncStep.label``), the admin's words, in the order the steps run.
+    steps' labels (``SyncStep.label``), the admin's words, in the order the steps run;
+    ``words`` how the connector's counts read (its ``count_labels``).
     """
     order = {name: position for position, name in enumerate(labels or {})}
     parts = []
     for step in sorted(counts, key=lambda name: order.get(name, len(order))):
-        shown = describe_counts(counts[step])
+        shown = describe_counts(counts[step], words)
         if shown:
             parts.append(f"{step_label(step, labels)}: {shown}")
     return "; ".join(parts) + ("." if parts else "")

@@ -1,7 +1,8 @@
 """Which integrations are due, and a thread-based scheduler that runs them (no Qt).
 
 ``Scheduler`` is shared by the GUI (which bridges its callbacks to Qt signals) and by
-``listbridge sync --loop``. It looks for due integrations every ``tick_seconds`` and runs them on
+``listbridge sync --loop``. It looks for due integrations every ``tick_seconds`` (and at once
+when a connector asks for a run soon: ``core.sync.requests.request_run``) and runs them on
 a small pool, never two runs of one integration at once in this process; the database lease
 (``core.sync.lock``) keeps other processes out. ``request_run`` starts a run now, or, when one is
 already running here, runs once more right after it (requests made meanwhile are merged).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,13 +32,15 @@ from core.clock import utcnow
 from core.db import database_proxy
 from core.integrations import schedule_next
 from core.models.sync import Integration
-from core.sync.context import Progress
+from core.sync import requests
+from core.sync.contract import Connector, Progress
+from core.sync.errors import ConnectorError
 from core.sync.lock import AlreadyRunning
 from core.sync.runner import EngineOptions, RunResult, run_sync
 
 log = logging.getLogger("listbridge.sync.scheduler")
 
-ConnectorLookup = Callable[[Integration], Any]
+ConnectorLookup = Callable[[Integration], Connector]
 
 
 def due_integrations(now: datetime | None = None) -> list[Integration]:
@@ -83,6 +87,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # a run was requested soon, or stop
         self._thread: threading.Thread | None = None
 
     # -- life ------------------------------------------------------------------------------------------
@@ -91,6 +96,7 @@ class Scheduler:
         """Look for due integrations now and every ``tick_seconds`` from a background thread."""
         if self._thread is not None:
             return
+        requests.wake_me(self._wake)
         self._thread = threading.Thread(target=self._loop, name="listbridge-scheduler",
                                         daemon=True)
         self._thread.start()
@@ -99,6 +105,7 @@ class Scheduler:
              timeout: float | None = 30.0) -> None:
         """Stop looking; cancel the runs under way (they stop at their next check) and wait."""
         self._stopping.set()
+        self._wake.set()
         if cancel_running:
             with self._lock:
                 for job in self._jobs.values():
@@ -117,8 +124,13 @@ class Scheduler:
                     self.tick()
                 except Exception:
                     log.exception("The scheduler could not look for due integrations")
-                if self._stopping.wait(self.tick_seconds):
-                    break
+                next_look = time.monotonic() + self.tick_seconds
+                while not self._stopping.is_set() and time.monotonic() < next_look:
+                    soon = requests.next_due()
+                    wait = next_look - time.monotonic()
+                    self._wake.wait(max(0.0, wait if soon is None else min(wait, soon)))
+                    self._wake.clear()
+                    self.run_requested()
         finally:
             database_proxy.close()
 
@@ -131,6 +143,15 @@ class Scheduler:
             if self._submit(integration.id, "scheduled"):
                 started.append(integration.id)
         return started
+
+    def run_requested(self) -> list[int]:
+        """Start the integrations whose ``requests.request_run`` burst is over; their ids."""
+        if self._stopping.is_set():
+            return []
+        ids = requests.take_due()
+        for integration_id in ids:
+            self.request_run(integration_id, "record_change")
+        return ids
 
     def request_run(self, integration: Integration | int, trigger: str = "manual") -> bool:
         """Run now (True), or once more after the run under way here (False)."""
@@ -198,7 +219,7 @@ class Scheduler:
         try:
             connector = self.connector_for(integration)
         except Exception as exc:
-            message = getattr(exc, "admin_message", None) or str(exc)
+            message = (exc.admin_message if isinstance(exc, ConnectorError) else "") or str(exc)
             log.error("No connector for %s: %s", integration.name, message)
             schedule_next(integration)  # do not try again at every tick
             self._emit(self.on_failed, job.integration_id, message)

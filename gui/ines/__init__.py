@@ -37,21 +37,9 @@ def install(window: Any) -> Any:
     extensions = getattr(RecordDialog, "extensions", None)
     if extensions is not None and _extend_record_dialog not in extensions:
         extensions.append(_extend_record_dialog)
-    from connectors.ines.fullsync import run_wanted_hooks
-
-    if _run_wanted not in run_wanted_hooks:
-        run_wanted_hooks.append(_run_wanted)
+    # Automatic pushes need nothing here: the window's scheduler honours the engine's run
+    # requests (``core.sync.requests.request_run``, asked by the INES record-change listener).
     return actions
-
-
-def _run_wanted(integration_id: int) -> None:
-    """Contacts wait for an automatic push (called on the writer's thread): hand the id to the
-    window's ``InesActions`` (queued to the GUI thread), which asks its scheduler for a run."""
-    import shiboken6
-
-    actions = _current() if _current is not None else None
-    if actions is not None and shiboken6.isValid(actions):
-        actions.run_wanted_signal.emit(integration_id)
 
 
 def _extend_record_dialog(dialog: Any) -> None:

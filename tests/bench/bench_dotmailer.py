@@ -235,8 +235,8 @@ def bench(args: argparse.Namespace) -> None:
 
 
 def activities_from_emulator(remote: Remote, integration: Any, connector: Any, n: int) -> None:
+    from connectors.dotmailer import campaigns as dm_campaigns
     from connectors.dotmailer import service
-    from connectors.dotmailer import sync as dm_sync
     from connectors.dotmailer.emulator import DEFAULT_PASSWORD
     from connectors.dotmailer.models import AddressBook, ContactActivity
     from core.models.store import MarketingList
@@ -251,10 +251,10 @@ def activities_from_emulator(remote: Remote, integration: Any, connector: Any, n
                                                                  trigger="manual"),
                       secrets={"password": DEFAULT_PASSWORD}, connector=connector)
     ctx.client = connector.make_client(ctx)
-    dm_sync.sync_campaigns(ctx)
+    dm_campaigns.sync_campaigns(ctx)
     remote.hook("clear_requests")
     start = time.perf_counter()
-    dm_sync.sync_activities(ctx)
+    dm_campaigns.sync_activities(ctx)
     seconds = time.perf_counter() - start
     stored = ContactActivity.select().count()
     pages = remote.count("GET", "campaigns/*/activities*")
@@ -268,7 +268,7 @@ def activities_from_stub(n: int) -> None:
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
-    from connectors.dotmailer import sync as dm_sync
+    from connectors.dotmailer import campaigns as dm_campaigns
     from connectors.dotmailer.client import DotmailerClient
     from connectors.dotmailer.models import ContactActivity, EmailCampaign
     from core.migrations import open_database
@@ -308,7 +308,7 @@ def activities_from_stub(n: int) -> None:
         client = DotmailerClient("stub@example.com", "stub-pass-1", base)
         start = time.perf_counter()
         for page in client.activities(1):
-            dm_sync.store_activities(campaign, page)
+            dm_campaigns.store_activities(campaign, page)
         seconds = time.perf_counter() - start
         stored = ContactActivity.select().count()
     server.shutdown()

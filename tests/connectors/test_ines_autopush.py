@@ -32,6 +32,7 @@ from core.integrations import read_secrets, schedule_next, update_integration
 from core.models.store import Contact, CustomField
 from core.models.sync import Integration, SyncRun
 from core.store import save_record
+from core.sync import requests
 from core.sync.scheduler import Scheduler
 from tests.connectors.ines_values import ACCOUNT, PASSWORD, USER
 
@@ -48,7 +49,7 @@ def auto(ines: Ines) -> Ines:
     settings = ines.reload().settings
     assert settings["push_lead"] is True and settings["full_sync"] is False
     schedule_next(ines.integration)  # the next scheduled run in 5 minutes
-    fullsync.run_answered(ines.integration.id)  # a fresh process: nothing asked yet
+    requests.answered(ines.integration.id)  # a fresh process: nothing asked yet
     ines.reload()
     return ines
 
@@ -104,6 +105,28 @@ def test_a_contact_saved_is_recorded_and_pushed_by_the_scheduler(auto: Ines):
     assert tick(auto) == []  # nothing due, nothing sent again
 
 
+def test_a_running_scheduler_pushes_a_saved_contact_within_seconds(auto: Ines):
+    """The window's (or ``sync --loop``'s) scheduler honours the engine's run request at once,
+    not at its next tick (five minutes here)."""
+    scheduler = Scheduler(lambda integration: InesConnector(), tick_seconds=300)
+    scheduler.start()
+    try:
+        assert scheduler.wait_idle(30)  # the first look: nothing due
+        started = time.monotonic()
+        contact = auto.contact(first_name="Paula", last_name="Quick")
+        while not auto.emulator.contacts() and time.monotonic() - started < 15:
+            time.sleep(0.05)
+        assert auto.emulator.contacts(), "not pushed within 15 s"
+        assert scheduler.wait_idle(30)
+    finally:
+        scheduler.stop()
+    assert time.monotonic() - started < 15
+    assert all(ref > 0 for ref in auto.refs(contact))
+    run = SyncRun.select().order_by(SyncRun.id.desc()).get()
+    assert run.trigger == "record_change" and run.status == "succeeded"
+    assert not requests.is_requested(auto.integration.id)
+
+
 def test_an_edit_sends_an_update_without_a_lead_and_respects_non_overwritable_fields(
         auto: Ines):
     auto.map(contact_Function="job_title")
@@ -113,7 +136,7 @@ def test_an_edit_sends_an_update_without_a_lead_and_respects_non_overwritable_fi
     contact_ref, _client_ref = auto.refs(contact)
     auto.emulator.edit_contact(contact_ref, Function="Head buyer")  # changed in INES
     auto.emulator.clear_calls()
-    fullsync.run_answered(auto.integration.id)
+    requests.answered(auto.integration.id)
     auto.edit(contact, first_name="Pierre", job_title="Chief")
     assert auto.emulator.calls() == [] and due(auto)
     tick(auto)
@@ -126,11 +149,19 @@ def test_an_edit_sends_an_update_without_a_lead_and_respects_non_overwritable_fi
     assert auto.history(contact)[-1].message.startswith("Automatic push to INES: Updated in INES")
 
 
-def test_a_csv_import_is_pushed_by_one_run(auto: Ines, tmp_path: Path):
+def test_a_csv_import_is_pushed_by_one_run(auto: Ines, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch):
     from core.importer import import_csv
 
     asked: list[int] = []
-    fullsync.run_wanted_hooks.append(asked.append)
+
+    def counted(integration: Any, *args: Any, **kwargs: Any) -> bool:
+        opened = requests.request_run(integration, *args, **kwargs)
+        if opened:
+            asked.append(integration.id)
+        return opened
+
+    monkeypatch.setattr(fullsync, "request_run", counted)
     try:
         path = tmp_path / "contacts.csv"
         lines = ["email,first_name,last_name,company"]
@@ -140,7 +171,7 @@ def test_a_csv_import_is_pushed_by_one_run(auto: Ines, tmp_path: Path):
         report = import_csv(path, "contact")
         assert report.created == 41
     finally:
-        fullsync.run_wanted_hooks.remove(asked.append)
+        monkeypatch.undo()
     assert asked == [auto.integration.id]  # one request for the whole burst
     assert len(auto_rows(auto)) == 40 and auto.emulator.calls() == []
     assert tick(auto) == [auto.integration.id]
@@ -154,7 +185,7 @@ def test_a_csv_import_is_pushed_by_one_run(auto: Ines, tmp_path: Path):
 def test_a_change_by_another_integration_is_pushed(auto: Ines):
     contact = auto.contact()
     tick(auto)
-    fullsync.run_answered(auto.integration.id)
+    requests.answered(auto.integration.id)
     fresh = Contact.get_by_id(contact.id)
     fresh.points = 42
     save_record(fresh, origin="integration:Dotmailer")
@@ -456,7 +487,7 @@ def test_reset_references_makes_the_next_sync_create_anew(ines: Ines):
 def test_reset_references_in_push_only_mode_pushes_again(auto: Ines):
     contact = auto.contact()
     run_sync_now(auto)
-    fullsync.run_answered(auto.integration.id)
+    requests.answered(auto.integration.id)
     assert reset_references(contact.id) == 1
     assert len(auto_rows(auto)) == 2 and due(auto)
     run_sync_now(auto)

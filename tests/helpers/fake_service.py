@@ -199,8 +199,7 @@ class FakeConnector(BaseConnector):
     def steps(self, integration: Integration) -> list[SyncStep]:
         return [
             SyncStep("account", "Check the account", self._account),
-            SyncStep("changes", "Find changed contacts", self._changes, direction="export",
-                     uses_watermark=True),
+            SyncStep("changes", "Find changed contacts", self._changes),
         ]
 
     def _account(self, ctx: SyncContext) -> None:

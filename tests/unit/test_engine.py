@@ -17,6 +17,8 @@ from connectors.base import (
     SyncStep,
     TransientError,
 )
+from connectors.dotmailer import DotmailerConnector
+from connectors.ines import InesConnector
 from core.clock import utcnow
 from core.integrations import create_integration
 from core.models.sync import HistoryEvent, Integration, QueueItem, SyncRun, Watermark
@@ -280,7 +282,7 @@ def test_summarize_uses_the_steps_labels_and_readable_counts():
     counts = {"export_contacts": {"sent": 292, "retrying": 2},
               "export_prepare": {"to_new": 100, "to_update": 3},
               "address_books": {"books": 3}, "queue": {"sent": 1}}
-    assert summarize(counts, labels) == (
+    assert summarize(counts, labels, DotmailerConnector.count_labels) == (
         "Address books: 3 books; Preparing contacts: 100 new, 3 to update; "
         "Exporting contacts: 292 sent, 2 to retry; Send queued changes: 1 sent.")
 
@@ -291,13 +293,16 @@ def test_one_of_a_count_reads_in_the_singular():
               "activities": {"activities": 1, "contacts_read": 1, "of_updates": 1,
                              "of_deletes": 1, "faults": 1},
               "queue": {"sent": 1, "retrying": 1}}
-    assert summarize(counts) == (
+    words = {**DotmailerConnector.count_labels, **InesConnector.count_labels}
+    assert summarize(counts, words=words) == (
         "Campaigns: 1 campaign; Summaries: 1 summary; "
         "Address books: 1 book, 1 book unlinked, 1 data field; "
         "Activities: 1 activity, 1 contact read, 1 update due, 1 deletion due, 1 fault; "
         "Send queued changes: 1 sent, 1 to retry.")
-    assert describe_counts({"campaigns": 2, "summaries": 3, "activities": 0}) == (
+    assert describe_counts({"campaigns": 2, "summaries": 3, "activities": 0}, words) == (
         "2 campaigns, 3 summaries")
+    # Without the connector's words, a count reads as its name: the engine has no table of them.
+    assert summarize({"address_books": {"books": 1}}) == "Address books: 1 books."
 
 
 def test_plural_takes_the_words_it_is_given():
@@ -318,6 +323,7 @@ def test_the_last_result_reads_in_the_admins_words(integration):
     connector = ScriptedConnector([("export_prepare", export)])
     connector.steps = lambda integration: [  # type: ignore[method-assign]
         SyncStep("export_prepare", "Preparing contacts for export", export)]
+    connector.count_labels = {"to_new": "new"}  # the connector's words, not the engine's
     result = run_sync(integration, connector, options=OPTIONS)
     assert result.message == "Preparing contacts for export: 12 contacts read, 4 new."
     assert Integration.get_by_id(integration.id).last_result == result.message
@@ -431,3 +437,30 @@ def test_runs_left_running_by_a_dead_process_are_marked_interrupted(integration)
     run_sync(integration, ScriptedConnector(), options=OPTIONS)
     stale = SyncRun.get_by_id(stale.id)
     assert stale.status == "interrupted" and stale.ended_at is not None and stale.error
+
+
+def test_ctx_sleep_returns_early_with_cancelled_when_cancel_is_pressed(integration):
+    from core.sync.errors import Cancelled
+
+    run = SyncRun.create(integration=integration, trigger="manual", started_at=utcnow(),
+                         status="running")
+    ctx = SyncContext(integration=integration, run=run, secrets={})
+    started = time.monotonic()
+    ctx.sleep(0.05)  # a plain wait when nobody cancels
+    assert time.monotonic() - started >= 0.05
+    threading.Timer(0.1, ctx.cancel_event.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        ctx.sleep(30)
+    assert time.monotonic() - started < 5
+
+
+def test_check_result_names_a_tls_failure_apart():
+    from connectors.base import CheckResult, ConfigurationError, TlsError, TransientError
+
+    tls = CheckResult.failed(TlsError("The certificate could not be verified."))
+    assert (tls.ok, tls.kind, tls.is_tls) == (False, "tls", True)
+    assert tls.message == "The certificate could not be verified."
+    assert CheckResult.failed(ConfigurationError("Refused.")).kind == "configuration"
+    assert CheckResult.failed(TransientError("Down.")).kind == "transient"
+    assert CheckResult.failed(ValueError("odd")).kind == "fatal"

@@ -27,6 +27,7 @@ from connectors.http import (
     CHECK_POLICY,
     USER_AGENT,
     HttpPolicy,
+    Reauthentication,
     check_url,
     is_loopback,
     make_session,
@@ -482,3 +483,116 @@ def test_the_service_url_field_refuses_what_the_session_would_refuse(url, proble
                                  "http://127.0.0.1:8080/", "http://localhost/api", ""])
 def test_the_service_url_field_accepts_https_loopback_and_nothing(url):
     assert BaseConnector().api_url_field().check(url) is None
+
+
+# -- authenticate again, then repeat once (``Reauthentication``) ---------------------------------------
+
+class TokenServer:
+    """A loopback REST service that accepts only ``Bearer <current>``; a refused request is
+    answered 401 after ``slow`` seconds (so that concurrent callers meet the expiry together)."""
+
+    def __init__(self, current: str = "fresh-1", slow: float = 0.0) -> None:
+        self.current = current
+        self.slow = slow
+        self.seen: list[str] = []
+        self.lock = threading.Lock()
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/"
+
+    def app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        given = request.headers.get("Authorization", "")
+        with self.lock:
+            self.seen.append(given)
+        if given != f"Bearer {self.current}":
+            time.sleep(self.slow)
+            response = Response('{"error": "expired"}', status=401, mimetype="application/json")
+        else:
+            response = Response('{"ok": true}', status=200, mimetype="application/json")
+        return response(environ, start_response)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_expired_token_is_refreshed_and_the_request_repeated_once():
+    service = TokenServer(current="fresh-1")
+    saved: list[str] = []
+
+    def refresh() -> str:
+        saved.append("rotated-refresh-token")  # where a connector saves it through core.secrets
+        return service.current
+
+    try:
+        reauth = Reauthentication(f"test:{id(service)}", refresh)
+        session = make_session(service.url, policy=FAST, reauthenticate=reauth)
+        session.headers["Authorization"] = "Bearer stale"
+        response = session.get("data")
+        assert response.status_code == 200 and response.json() == {"ok": True}
+        assert service.seen == ["Bearer stale", "Bearer fresh-1"]  # 401 once, then 200
+        assert saved == ["rotated-refresh-token"]  # saved before the request repeated
+        assert session.get("data").status_code == 200  # the new token stays on the session
+        assert service.seen[-1] == "Bearer fresh-1" and len(saved) == 1
+    finally:
+        service.close()
+
+
+def test_a_refresh_that_does_not_help_is_not_repeated_again():
+    service = TokenServer(current="never-given")
+    calls: list[int] = []
+
+    def refresh() -> str:
+        calls.append(1)
+        return "still-wrong"
+
+    try:
+        reauth = Reauthentication(f"test:{id(service)}", refresh)
+        session = make_session(service.url, policy=FAST, reauthenticate=reauth)
+        with pytest.raises(ConfigurationError):  # the second 401 goes to the error map
+            session.get("data")
+        assert len(service.seen) == 2 and calls == [1]
+    finally:
+        service.close()
+
+
+def test_two_threads_meeting_an_expired_token_share_one_refresh():
+    service = TokenServer(current="fresh-2", slow=0.2)
+    refreshes: list[str] = []
+    key = f"test:{id(service)}"
+
+    def refresh() -> str:
+        refreshes.append(threading.current_thread().name)
+        time.sleep(0.2)  # the other caller arrives while this one is in flight
+        return service.current
+
+    results: dict[str, int] = {}
+    start = threading.Barrier(2)
+
+    def call(name: str) -> None:
+        # One client per thread, as two runs of one integration's steps would have.
+        session = make_session(service.url, policy=HttpPolicy(connect_timeout=2, read_timeout=5),
+                               reauthenticate=Reauthentication(key, refresh))
+        session.headers["Authorization"] = "Bearer stale"
+        start.wait()
+        results[name] = session.get("data").status_code
+
+    try:
+        threads = [threading.Thread(target=call, args=(f"caller-{n}",), name=f"caller-{n}")
+                   for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert results == {"caller-0": 200, "caller-1": 200}
+        assert len(refreshes) == 1  # exactly one refresh; the other caller reused its token
+        assert service.seen.count("Bearer stale") == 2
+        assert service.seen.count("Bearer fresh-2") == 2
+    finally:
+        service.close()
