@@ -35,12 +35,13 @@ from core.sync.lock import describe_holder, lock_holder
 from core.sync.runner import RUN_STATUS_LABELS, RunResult
 from gui.integration_dialog import IntegrationDialog
 from gui.rowmodel import (
-    ERROR_COLOUR,
     MUTED_COLOUR,
+    RUNNING_COLOUR,
     WARNING_COLOUR,
     RowColumn,
     RowTable,
     RowTableModel,
+    run_status_colour,
 )
 from gui.sync_bridge import SyncBridge
 from gui.tablemodel import local_time
@@ -128,11 +129,7 @@ def result_text(row: IntegrationRow) -> str:
 
 
 def result_colour(row: IntegrationRow) -> QColor | None:
-    if row.last_status == "failed":
-        return ERROR_COLOUR
-    if row.last_status in ("partial", "retrying", "interrupted", "cancelled"):
-        return WARNING_COLOUR
-    return None
+    return run_status_colour(row.last_status)
 
 
 def next_sync_text(row: IntegrationRow) -> str:
@@ -181,7 +178,7 @@ class IntegrationsModel(RowTableModel):
 
     def status_colour(self, row: IntegrationRow) -> QColor | None:
         if self.bridge.is_running(row.id) or row.running_elsewhere:
-            return QColor("#2f6fd6")
+            return RUNNING_COLOUR
         if row.problems:
             return WARNING_COLOUR
         return None if row.active else MUTED_COLOUR
