@@ -92,7 +92,7 @@ class FatalError(ConnectorError):
 
 # -- the form --------------------------------------------------------------------------------------
 
-FIELD_KINDS = ("text", "password", "email", "url", "int", "bool", "choice", "owner")
+FIELD_KINDS = ("text", "password", "email", "url", "int", "bool", "choice", "owner", "oauth")
 
 
 @dataclass(frozen=True)

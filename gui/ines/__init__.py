@@ -1,93 +1,85 @@
-"""INES CRM in the window: its settings dialog (three tabs), its journal, "Push to INES".
+"""INES CRM in the window: its tabs in the integration dialog, its journal, "Push to INES".
 
-``install(window)`` is called once by the main window; it adds the INES actions to the Contacts,
-Marketing Lists and Journal pages and to the contact dialog (``gui.ines.actions``). The
-Integrations page opens ``InesSettingsDialog`` for INES rows and hands a "Create Integration" over
-to it once INES CRM is chosen (``open_settings``, ``hand_over_create``).
+``InesExtension`` is what the window's start-up registers (``gui.extensions``):
+
+- ``integration_part``: the Contact Field Mapping and Features tabs, the "nothing syncs" banner and
+  the setup steps of the generic integration dialog (``gui.ines.settings_dialog``);
+- ``attach``: "Push to INES" on the Contacts and marketing list pages, "INES journal…" on the
+  Journal page (``gui.ines.actions``), and the automatic push of push-only mode (below);
+- ``extend_record_dialog``: the contact dialog's read-only references, Push and Reset;
+- ``open_journal``: INES keeps its own queue and journal (``InesJournalDialog``);
+- ``start_demo``: the demo's INES emulator and integration.
+
+The automatic push (contacts waiting in push-only mode) lives in ``InesExtension._run_wanted``:
+``connectors.ines.fullsync`` calls it on the writer's thread, and it hands the id to this window's
+``InesActions.run_wanted`` (queued to the GUI thread), which asks the window's scheduler for a
+run. The hook is added by ``attach`` and removed by ``detach`` (the window closing).
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtWidgets import QWidget
 
-from gui.ines.journal_dialog import InesJournalDialog
-from gui.ines.settings_dialog import InesSettingsDialog
+from gui.extensions import GuiExtension, IntegrationPart
 
 TYPE_NAME = "ines"
 
-__all__ = ["InesJournalDialog", "InesSettingsDialog", "hand_over_create", "install",
-           "open_journal", "open_settings"]
 
-_current: weakref.ref[Any] | None = None  # the InesActions of the window installed last
+class InesExtension(GuiExtension):
+    """INES CRM in one window (one instance per window: it keeps that window's actions)."""
 
+    type_name = TYPE_NAME
 
-def install(window: Any) -> Any:
-    """Add INES's actions to the main window; returns the ``InesActions``."""
-    global _current
-    from gui.dialogs.record import RecordDialog
-    from gui.ines.actions import InesActions
+    def __init__(self) -> None:
+        self.actions: Any = None
 
-    actions = InesActions(window)
-    window.ines_actions = actions
-    _current = weakref.ref(actions)
-    extensions = getattr(RecordDialog, "extensions", None)
-    if extensions is not None and _extend_record_dialog not in extensions:
-        extensions.append(_extend_record_dialog)
-    from connectors.ines.fullsync import run_wanted_hooks
+    def integration_part(self, dialog: Any) -> IntegrationPart:
+        from gui.ines.settings_dialog import InesSettingsPart
 
-    if _run_wanted not in run_wanted_hooks:
-        run_wanted_hooks.append(_run_wanted)
-    return actions
+        return InesSettingsPart(dialog)
 
+    def attach(self, window: Any) -> None:
+        from connectors.ines.fullsync import run_wanted_hooks
+        from gui.ines.actions import InesActions
 
-def _run_wanted(integration_id: int) -> None:
-    """Contacts wait for an automatic push (called on the writer's thread): hand the id to the
-    window's ``InesActions`` (queued to the GUI thread), which asks its scheduler for a run."""
-    import shiboken6
+        self.actions = InesActions(window)
+        if self._run_wanted not in run_wanted_hooks:
+            run_wanted_hooks.append(self._run_wanted)
 
-    actions = _current() if _current is not None else None
-    if actions is not None and shiboken6.isValid(actions):
-        actions.run_wanted_signal.emit(integration_id)
+    def detach(self, window: Any) -> None:
+        from connectors.ines.fullsync import run_wanted_hooks
 
+        if self._run_wanted in run_wanted_hooks:
+            run_wanted_hooks.remove(self._run_wanted)
 
-def _extend_record_dialog(dialog: Any) -> None:
-    import shiboken6
+    def _alive(self) -> Any:
+        actions = self.actions
+        return actions if actions is not None and shiboken6.isValid(actions) else None
 
-    actions = _current() if _current is not None else None
-    if actions is not None and shiboken6.isValid(actions):
-        actions.extend_record_dialog(dialog)
+    def _run_wanted(self, integration_id: int) -> None:
+        """Contacts wait for an automatic push (called on the writer's thread): hand the id to
+        the window's ``InesActions`` (queued to the GUI thread), which asks for a run."""
+        actions = self._alive()
+        if actions is not None:
+            actions.run_wanted_signal.emit(integration_id)
 
+    def extend_record_dialog(self, dialog: Any) -> None:
+        actions = self._alive()
+        if actions is not None:
+            actions.extend_record_dialog(dialog)
 
-def open_settings(parent: QWidget | None, integration_id: int | None = None, name: str = "",
-                  on_saved: Callable[[int], None] | None = None) -> InesSettingsDialog:
-    """Open the INES settings dialog (window-modal, deleted once closed)."""
-    dialog = InesSettingsDialog(integration_id, parent=parent, name=name)
-    if on_saved is not None:
-        dialog.saved.connect(on_saved)
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog
+    def open_journal(self, parent: QWidget, integration_id: int) -> Any:
+        from gui.ines.journal_dialog import InesJournalDialog
 
+        dialog = InesJournalDialog(integration_id, parent)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
-def open_journal(parent: QWidget | None, integration_id: int) -> InesJournalDialog:
-    dialog = InesJournalDialog(integration_id, parent)
-    dialog.finished.connect(dialog.deleteLater)
-    dialog.open()
-    return dialog
+    def start_demo(self, services: Any) -> int:
+        from connectors.demo import start_ines_demo
 
-
-def hand_over_create(dialog: Any, open_ines: Callable[[str], Any]) -> None:
-    """In the generic Create Integration dialog, choosing INES CRM closes it and opens the INES
-    dialog instead (with the name typed so far): INES's settings need its three tabs."""
-
-    def chosen(_index: int) -> None:
-        if dialog.type_combo.currentData() == TYPE_NAME:
-            name = dialog.name_edit.text().strip()
-            dialog.reject()
-            open_ines(name)
-
-    dialog.type_combo.currentIndexChanged.connect(chosen)
+        return start_ines_demo(services)
