@@ -310,7 +310,8 @@ class ConnectorForm(QWidget):
         for row in self.rows.values():
             for form in (self.form, self.advanced_form):
                 if form.indexOf(row) >= 0:
-                    form.removeRow(row)  # deletes the row's label and editor
+                    form.removeRow(row)  # deletes the row's label and editor (and the row)
+                    break
         self.rows.clear()
 
     def _editor_for(self, form_field: FormField) -> QWidget:
