@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -68,8 +69,13 @@ class DemoServices:
         self.emulators.clear()
 
 
-def start_demo_services() -> DemoServices:
-    """Start both emulators and create the demo Dotmailer and INES integrations."""
+DemoStarter = Callable[[DemoServices], int | None]
+
+
+def start_demo_services(starters: Sequence[DemoStarter] | None = None) -> DemoServices:
+    """Make sure a keyring is there, then run each connector's demo start-up (``starters``: by
+    default Dotmailer's and INES's; the window passes those of its ``GuiExtension``s), which
+    starts its emulator and creates its demo integration."""
     services = DemoServices()
     try:
         secrets.ensure_keyring()
@@ -77,9 +83,22 @@ def start_demo_services() -> DemoServices:
         keyring.set_keyring(DemoKeyring())
         services.memory_keyring = True
         log.warning("No OS keyring: the demo keeps its made-up passwords in memory")
-    services.integration_ids.append(_start_dotmailer(services))
-    services.integration_ids.append(_start_ines(services))
+    for start in (starters if starters is not None
+                  else (start_dotmailer_demo, start_ines_demo)):
+        integration_id = start(services)
+        if integration_id is not None:
+            services.integration_ids.append(integration_id)
     return services
+
+
+def start_dotmailer_demo(services: DemoServices) -> int:
+    """The Dotmailer emulator with the demo's newsletter, and the demo integration on it."""
+    return _start_dotmailer(services)
+
+
+def start_ines_demo(services: DemoServices) -> int:
+    """The INES emulator with its demo data, and the demo integration (mapped, push on)."""
+    return _start_ines(services)
 
 
 def _start_dotmailer(services: DemoServices) -> int:

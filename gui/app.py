@@ -142,6 +142,7 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
 
     import qasync
 
+    from gui.builtin_extensions import builtin_extensions
     from gui.mainwindow import MainWindow
     from gui.workers import wait_for_jobs
 
@@ -152,8 +153,9 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
-    demo = _start_demo(profile)
-    window = MainWindow(profile)
+    extensions = builtin_extensions()  # what each connector adds to the window
+    demo = _start_demo(profile, extensions)
+    window = MainWindow(profile, extensions=extensions)
     if demo is not None and demo.memory_keyring and getattr(window, "demo_banner", None):
         window.demo_banner.setText(window.demo_banner.text() + window.tr(
             " (no system keyring found: the demo's passwords are kept in memory)"))
@@ -176,14 +178,15 @@ def run_window(args: argparse.Namespace, profile: Profile) -> int:
     return 0
 
 
-def _start_demo(profile: Profile) -> Any:
-    """In demo mode, the built-in emulators and the demo integrations pointing at them."""
+def _start_demo(profile: Profile, extensions: Any) -> Any:
+    """In demo mode, the built-in emulators and the demo integrations pointing at them (each
+    connector's demo start-up, from its ``GuiExtension``)."""
     if not profile.demo:
         return None
     from connectors.demo import start_demo_services
 
     try:
-        return start_demo_services()
+        return start_demo_services([extension.start_demo for extension in extensions])
     except Exception:  # the store views still work without the emulators; say so in the log
         log.exception("The demo services could not start")
         return None

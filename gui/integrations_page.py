@@ -33,14 +33,16 @@ from core.models.sync import Integration
 from core.sync.context import Progress
 from core.sync.lock import describe_holder, lock_holder
 from core.sync.runner import RUN_STATUS_LABELS, RunResult
+from gui.extensions import ExtensionRegistry
 from gui.integration_dialog import IntegrationDialog
 from gui.rowmodel import (
-    ERROR_COLOUR,
     MUTED_COLOUR,
+    RUNNING_COLOUR,
     WARNING_COLOUR,
     RowColumn,
     RowTable,
     RowTableModel,
+    run_status_colour,
 )
 from gui.sync_bridge import SyncBridge
 from gui.tablemodel import local_time
@@ -128,11 +130,7 @@ def result_text(row: IntegrationRow) -> str:
 
 
 def result_colour(row: IntegrationRow) -> QColor | None:
-    if row.last_status == "failed":
-        return ERROR_COLOUR
-    if row.last_status in ("partial", "retrying", "interrupted", "cancelled"):
-        return WARNING_COLOUR
-    return None
+    return run_status_colour(row.last_status)
 
 
 def next_sync_text(row: IntegrationRow) -> str:
@@ -181,7 +179,7 @@ class IntegrationsModel(RowTableModel):
 
     def status_colour(self, row: IntegrationRow) -> QColor | None:
         if self.bridge.is_running(row.id) or row.running_elsewhere:
-            return QColor("#2f6fd6")
+            return RUNNING_COLOUR
         if row.problems:
             return WARNING_COLOUR
         return None if row.active else MUTED_COLOUR
@@ -244,10 +242,12 @@ class IntegrationsPage(QWidget):
     message = Signal(str)
     journal_requested = Signal(int)  # show the journal of this integration
 
-    def __init__(self, bridge: SyncBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, bridge: SyncBridge, parent: QWidget | None = None,
+                 extensions: ExtensionRegistry | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("integrationsPage")
         self.bridge = bridge
+        self.extensions = extensions if extensions is not None else ExtensionRegistry()
         self.model = IntegrationsModel(bridge, self)
         self.panels: dict[int, RunProgress] = {}
         self._loaded = False
@@ -422,26 +422,16 @@ class IntegrationsPage(QWidget):
         return self._open_dialog(selected) if selected is not None else None
 
     def _open_dialog(self, integration_id: int | None) -> Any:
-        if integration_id is not None and self._type_of(integration_id) == "ines":
-            return self._open_ines_dialog(integration_id)  # INES has its own three tabs
-        dialog = IntegrationDialog(integration_id, parent=self.window())
+        dialog = IntegrationDialog(integration_id, parent=self.window(),
+                                   extensions=self.extensions)
         dialog.saved.connect(self._saved)
         dialog.finished.connect(dialog.deleteLater)
-        if integration_id is None:
-            from gui.ines import hand_over_create
-
-            hand_over_create(dialog, lambda name: self._open_ines_dialog(None, name))
         dialog.open()
         return dialog
 
     def _type_of(self, integration_id: int) -> str:
         number = self.model.row_of_id(integration_id)
         return self.model.row(number).type if number >= 0 else ""
-
-    def _open_ines_dialog(self, integration_id: int | None, name: str = "") -> Any:
-        from gui.ines import open_settings
-
-        return open_settings(self.window(), integration_id, name, on_saved=self._saved)
 
     def _saved(self, integration_id: int) -> None:
         self.notice.clear_error()
@@ -516,11 +506,11 @@ class IntegrationsPage(QWidget):
 
     def _open_journal(self) -> None:
         selected = self.table.current_id()
-        if selected is not None and self._type_of(selected) == "ines":
-            from gui.ines import open_journal
-
-            open_journal(self.window(), selected)  # INES keeps its own queue and journal
-        elif selected is not None:
+        if selected is None:
+            return
+        # A connector with a journal of its own (INES keeps its own queue) opens it; the others
+        # are on the Journal page.
+        if self.extensions.open_journal(self._type_of(selected), self.window(), selected) is None:
             self.journal_requested.emit(selected)
 
     def _show_notice(self, text: str) -> None:

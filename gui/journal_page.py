@@ -41,6 +41,7 @@ from gui.rowmodel import (
     RowColumn,
     RowTable,
     RowTableModel,
+    run_status_colour,
 )
 from gui.sync_bridge import SyncBridge, connector_for
 from gui.tablemodel import local_time
@@ -128,11 +129,7 @@ def label_text(row: JournalRow) -> str:
 
 
 def run_colour(row: RunRow) -> QColor | None:
-    if row.status == "failed":
-        return ERROR_COLOUR
-    if row.status in ("partial", "retrying", "interrupted", "cancelled"):
-        return WARNING_COLOUR
-    return None
+    return run_status_colour(row.status)
 
 
 def duration_text(row: RunRow) -> str:

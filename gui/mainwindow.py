@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 
 from core import __version__
 from core.paths import Profile
+from gui.builtin_extensions import builtin_extensions
 from gui.dialogs.import_csv import ImportDialog
 from gui.dialogs.settings import CustomFieldsDialog, NewsletterTypesDialog
-from gui.dotmailer import DotmailerViews
+from gui.extensions import ExtensionRegistry
 from gui.integrations_page import IntegrationsPage
 from gui.journal_page import JournalPage
 from gui.pages.campaigns import CampaignsPage
@@ -37,9 +38,12 @@ from gui.workers import wait_for_jobs
 class MainWindow(QMainWindow):
     """The window of one profile (its database is already open)."""
 
-    def __init__(self, profile: Profile, parent: QWidget | None = None) -> None:
+    def __init__(self, profile: Profile, parent: QWidget | None = None,
+                 extensions: ExtensionRegistry | None = None) -> None:
         super().__init__(parent)
         self.profile = profile
+        #: what each connector adds to the window (``gui.extensions``), registered here
+        self.extensions = extensions if extensions is not None else builtin_extensions()
         self.setObjectName("mainWindow")
         self.setWindowTitle(self.tr("ListBridge — demo profile") if profile.demo
                             else self.tr("ListBridge"))
@@ -76,9 +80,8 @@ class MainWindow(QMainWindow):
         self.count_label.setObjectName("countLabel")
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().setObjectName("statusBar")
-        from gui.ines import install as install_ines
-
-        install_ines(self)  # Push to INES, the INES journal (gui/ines)
+        for extension in self.extensions:
+            extension.attach(self)  # Dotmailer's list actions, Push to INES, the INES journal
 
         self.watcher = StoreWatcher(self)
         self.watcher.changed.connect(self._store_changed)
@@ -96,22 +99,24 @@ class MainWindow(QMainWindow):
         self.campaigns = CampaignsPage()
         # Syncs run in the background while the window is open (started below, stopped on close).
         self.sync_bridge = SyncBridge(self)
-        self.integrations = IntegrationsPage(self.sync_bridge)
+        self.integrations = IntegrationsPage(self.sync_bridge, extensions=self.extensions)
         self.journal = JournalPage(self.sync_bridge)
         self.integrations.journal_requested.connect(self.show_journal_of)
         self.journal.integrations_requested.connect(lambda: self.show_page("integrations"))
-        self.dotmailer = DotmailerViews(self, self.lists.list_page, self.sync_bridge)
         sections = [
             ("contacts", self.tr("Contacts"), "SP_DirHomeIcon", self.contacts),
             ("leads", self.tr("Leads"), "SP_FileDialogStart", self.leads),
             ("companies", self.tr("Companies"), "SP_ComputerIcon", self.companies),
             ("lists", self.tr("Marketing Lists"), "SP_FileDialogListView", self.lists),
             ("campaigns", self.tr("Campaigns"), "SP_FileDialogInfoView", self.campaigns),
-            ("email_campaigns", self.tr("Email Campaigns"), "SP_MessageBoxInformation",
-             self.dotmailer.campaigns_page),
             ("integrations", self.tr("Integrations"), "SP_DriveNetIcon", self.integrations),
             ("journal", self.tr("Journal"), "SP_FileDialogDetailedView", self.journal),
         ]
+        for extension in self.extensions:  # a connector's own pages (Email Campaigns)
+            for extra in extension.pages(self):
+                keys = [section[0] for section in sections]
+                at = keys.index(extra.after) + 1 if extra.after in keys else len(sections)
+                sections.insert(at, (extra.key, extra.title, extra.icon, extra.widget))
         for key, title, icon, page in sections:
             item = QListWidgetItem(std_icon(icon), title)
             item.setData(Qt.ItemDataRole.UserRole, key)
@@ -274,6 +279,8 @@ class MainWindow(QMainWindow):
         self.count_label.setText(text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for extension in self.extensions:
+            extension.detach(self)
         self.sync_bridge.stop()  # cancels the runs under way and waits for them
         self.watcher.stop()
         wait_for_jobs()

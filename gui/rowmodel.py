@@ -21,7 +21,18 @@ ERROR_COLOUR = QColor("#b3261e")
 WARNING_COLOUR = QColor("#8a5a00")
 MUTED_COLOUR = QColor("#8a8f98")
 SUCCESS_COLOUR = QColor("#2e7d32")
+RUNNING_COLOUR = QColor("#2f6fd6")
 LAST_COLUMN_ROOM = 160  # what the last column (an error, a result) keeps when others fit
+
+
+def run_status_colour(status: str) -> QColor | None:
+    """The colour of a run's status (``core.sync.runner``), wherever a run's outcome is shown:
+    the journal's runs, the Integrations grid's last result."""
+    if status == "failed":
+        return ERROR_COLOUR
+    if status in ("partial", "retrying", "interrupted", "cancelled"):
+        return WARNING_COLOUR
+    return None
 
 
 @dataclass(frozen=True)

@@ -391,3 +391,9 @@ def detail_label(object_name: str, rich: bool = False) -> QLabel:
         label.setTextFormat(Qt.TextFormat.RichText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def repolish(widget: QWidget) -> None:
+    """Apply the style sheet again after a property it reads (``outcome``, ``warning``) changed."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)

@@ -21,6 +21,13 @@ from connectors.dotmailer.client import (
     as_text,
     enum_value,
 )
+from connectors.dotmailer.models import (
+    SUMMARY_FIELDS,
+    CampaignSummary,
+    ContactActivity,
+    EmailCampaign,
+    EmailCampaignBook,
+)
 from connectors.dotmailer.sync import (
     JOURNAL_KIND,
     MARK_ACTIVITY,
@@ -35,13 +42,6 @@ from connectors.dotmailer.sync import (
 )
 from core.clock import utcnow
 from core.db import database_proxy
-from core.models.dotmailer import (
-    SUMMARY_FIELDS,
-    CampaignSummary,
-    ContactActivity,
-    EmailCampaign,
-    EmailCampaignBook,
-)
 from core.models.sync import Integration
 from core.sync.context import SyncContext
 

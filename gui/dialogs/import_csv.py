@@ -9,7 +9,6 @@ created, updated, rejected, and the rejected rows with their line and reason.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 import threading
@@ -41,12 +40,8 @@ from PySide6.QtWidgets import (
 from core.csvio import (
     DELIMITER_NAMES,
     ENCODING_NAMES,
-    SAMPLE_ROWS,
-    BrokenRow,
     CsvInfo,
-    clean_headers,
-    open_text,
-    read_records,
+    reread,
     sniff,
     suggest_mapping,
 )
@@ -68,25 +63,6 @@ class CancelFlag(threading.Event):
 
 class ImportSignals(QObject):
     progress = Signal(int, int)
-
-
-def reread(info: CsvInfo, encoding: str, delimiter: str) -> CsvInfo:
-    """The file read again with the encoding and delimiter the admin chose instead."""
-    headers: tuple[str, ...] = ()
-    header_line = 0
-    samples: list[tuple[str, ...]] = []
-    with open_text(info.path, encoding) as handle:
-        for line, record in read_records(handle, delimiter):
-            if isinstance(record, BrokenRow) or not any(cell.strip() for cell in record):
-                continue
-            if not headers:
-                headers, header_line = clean_headers(record), line
-                continue
-            samples.append(tuple(record))
-            if len(samples) >= SAMPLE_ROWS:
-                break
-    return dataclasses.replace(info, encoding=encoding, delimiter=delimiter, headers=headers,
-                               sample_rows=tuple(samples), header_line=header_line or 1)
 
 
 class ImportDialog(QDialog):

@@ -8,8 +8,7 @@ name) is shown above the form, the dialog stays open and nothing typed is lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QDoubleValidator
@@ -48,6 +47,7 @@ from core.store import (
     set_checklist,
 )
 from gui.dialogs.picker import RecordField
+from gui.extensions import registry_of
 from gui.widgets import DateField, ErrorLabel, combo_select_data, mark_invalid
 
 ADDRESS_KEYS = ("street", "street2", "postal_code", "city", "state", "country")
@@ -64,8 +64,6 @@ class RecordDialog(QDialog):
     """The form for one contact, lead or company; ``saved(id)`` after a successful save."""
 
     saved = Signal(int)
-    #: called with each new dialog once built (an integration adds its buttons: gui/ines)
-    extensions: ClassVar[list[Callable[[RecordDialog], None]]] = []
 
     def __init__(self, entity: str, record_id: int | None = None,
                  parent: QWidget | None = None) -> None:
@@ -90,7 +88,6 @@ class RecordDialog(QDialog):
         self._build_address()
         self._build_custom()
         self._build_checklist()
-        self._build_campaign_activity()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.setObjectName("dialogButtons")
@@ -108,8 +105,7 @@ class RecordDialog(QDialog):
             history.clicked.connect(self.show_history)
         layout.addWidget(self.buttons)
         self._load()
-        for extend in list(RecordDialog.extensions):
-            extend(self)
+        registry_of(parent).extend_record_dialog(self)  # a connector's tabs and buttons
         self.resize(max(self.sizeHint().width(), 520), self.sizeHint().height())
         first = self.editors.get("name" if entity == "company" else "email")
         if first is not None:
@@ -257,15 +253,6 @@ class RecordDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(page)
         self.tabs.addTab(scroll, self.tr("Newsletters"))
-
-    def _build_campaign_activity(self) -> None:
-        """What a contact or lead did with the email campaigns (Dotmailer), by email."""
-        if self.entity == "company" or not self.record_id:
-            return
-        from gui.dotmailer.activity import CampaignActivityTab
-
-        self.tabs.addTab(CampaignActivityTab(self.entity, self.record_id),
-                         self.tr("Campaign activity"))
 
     # -- values in and out ---------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Where INES shows up in the main window, besides its settings dialog.
 
-``InesActions`` (one per window, made by ``gui.ines.install``) knows which INES integrations exist
+``InesActions`` (one per window, made by ``InesExtension.attach``) knows which INES integrations exist
 and which accept pushes (read on a worker thread whenever the integrations change), and adds:
 
 - "Push to INES" to the Contacts page (a button for the selected contacts and a context menu

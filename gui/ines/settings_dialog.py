@@ -1,12 +1,14 @@
-"""The INES CRM integration's settings: the plugin's three tabs (seeds 002 and 003).
+"""The INES CRM integration's settings: the plugin's three tabs (seeds 002 and 003), as the
+generic integration dialog with INES's part (``gui.extensions.IntegrationPart``).
 
-- **Enable/Auth**: the name, Account, User, Password (keyring), the service address, "Test
-  connection" (on a worker thread: OK, or which kind of failure) and the **Published** switch (the
-  integration's active status).
+- **Enable/Auth**: the generic form, built from ``InesConnector.form_fields()`` (Account, User,
+  Password in the keyring, the service address under Advanced) with its Check Connection row
+  (INES's check: OK, or which kind of failure), the integration's active status named
+  **Published**, and the plugin's setup steps.
 - **Contact Field Mapping**: shown once the connection works (the tab says so until then); see
   ``gui.ines.mapping_tab``.
 - **Features**: "Push contacts to this integration", "Full sync of all contacts" (ticking it ticks
-  push), how often the queue is sent, the non-overwritable field checkboxes for every
+  push), how many contacts a run sends, the non-overwritable field checkboxes for every
   overwritable mapped field, and "View journal".
 
 Above the tabs, a banner says why nothing synchronises while the stop-sync field or a reference
@@ -16,28 +18,23 @@ the cached INES configuration and tests the connection at once (§3.1).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
     QSpinBox,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -48,39 +45,30 @@ from connectors.ines.catalogue import (
     InesField,
     catalogue,
 )
-from connectors.ines.client import DEFAULT_API_URL
 from connectors.ines.mapping import DEFAULT_LEADS_PER_RUN, MappingSettings, leads_per_run
-from core import secrets as keyring_secrets
-from core.integrations import public_settings, secret_names
-from core.models.sync import Integration
+from core.integrations import public_settings
+from gui.extensions import IntegrationPart
 from gui.ines.mapping_tab import MappingPanel
 from gui.ines.work import (
     CREDENTIALS,
     NETWORK,
     TLS,
     UNEXPECTED,
-    ConnectionCheck,
+    InesExtras,
     MappingData,
-    SaveOutcome,
-    SaveRequest,
     create_local_fields,
     mapping_data,
     mapping_json,
-    save_settings,
+    save_extras,
     saved_state,
     sync_problems,
     try_connection,
 )
-from gui.widgets import ErrorLabel, mark_invalid, save_cancel_buttons
 from gui.workers import start_job
 
-MAX_SCHEDULE_MINUTES = 7 * 24 * 60
-FORM_KEYS = ("account", "username", "password", "api_url")
-
 STYLE = """
-#connectionResult[outcome="success"], #copyMappingResult[outcome="success"] { color: #1e7b34; }
-#connectionResult[outcome="failure"], #copyMappingResult[outcome="failure"] { color: #b3261e; }
-#connectionResult[outcome="busy"] { color: #5f6368; }
+#copyMappingResult[outcome="success"] { color: #1e7b34; }
+#copyMappingResult[outcome="failure"] { color: #b3261e; }
 #syncBlocked {
     background: #fff3cd; color: #5c4400; border: 1px solid #e9d38a; border-radius: 4px;
     padding: 6px 8px;
@@ -90,67 +78,47 @@ STYLE = """
     background: transparent;
 }
 QLabel[note="true"], #publishedHelp, #pushHelp, #fullSyncHelp, #journalHelp,
-#notEcrasableHelp, #keyringNote { color: #5f6368; }
+#notEcrasableHelp { color: #5f6368; }
 """
 
 
-class InesSettingsDialog(QDialog):
-    """Create (``integration_id`` None) or edit an INES integration; ``saved(id)`` after a save."""
+class InesSettingsPart(IntegrationPart):
+    """INES's part of the integration dialog: its banner, setup steps, mapping and features."""
 
-    saved = Signal(int)
+    main_tab_title = "Enable/Auth"
 
-    def __init__(self, integration_id: int | None = None, parent: QWidget | None = None,
-                 name: str = "") -> None:
-        super().__init__(parent)
-        self.setObjectName("inesSettingsDialog")
-        self.setStyleSheet(STYLE)
-        self.integration = (Integration.get_by_id(integration_id) if integration_id is not None
-                            else None)
+    def __init__(self, dialog: Any) -> None:
+        super().__init__(dialog)
+        self.setObjectName("inesSettings")
+        self.integration = dialog.integration
         self.state = saved_state(self.integration) if self.integration is not None else None
-        self.stored_secrets = set(secret_names(self.integration)) if self.integration else set()
         self.config: InesConfig | None = None
         self.connected = False
-        self._generation = 0
-        self._saving = False
+        self._opening = self.integration is not None
         self._ticked: set[str] = set(self.state.not_ecrasable) if self.state else set()
         self._saved_mapping = self._initial_mapping()
-        self.setWindowTitle(self.tr("INES CRM — {0}").format(self.integration.name)
-                            if self.integration else self.tr("Create INES CRM integration"))
-        self.resize(820, 680)
-
-        layout = QVBoxLayout(self)
-        layout.setSpacing(8)
-        self.error = ErrorLabel()
-        layout.addWidget(self.error)
+        self._style = dialog.styleSheet()
+        dialog.setStyleSheet(self._style + STYLE)
+        if dialog.integration is None:
+            dialog.resize(max(dialog.width(), 820), dialog.height())
+        form = dialog.connector_form
+        form.check_job = self._check_job
+        form.describe_check = self._describe
         self.blocked = QLabel()
         self.blocked.setObjectName("syncBlocked")
         self.blocked.setWordWrap(True)
         self.blocked.hide()
-        layout.addWidget(self.blocked)
-        self.tabs = QTabWidget()
-        self.tabs.setObjectName("inesTabs")
-        self.tabs.addTab(self._build_auth_tab(), self.tr("Enable/Auth"))
-        self.tabs.addTab(self._build_mapping_tab(), self.tr("Contact Field Mapping"))
-        self.tabs.addTab(self._build_features_tab(), self.tr("Features"))
-        layout.addWidget(self.tabs, 1)
-        self.buttons = save_cancel_buttons(self)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        layout.addWidget(self.buttons)
-
-        self._load()
-        self._refresh_not_ecrasable()
-        self._update_blocked()
-        if self.integration is not None and self.credentials_filled():
-            self.test_connection(opening=True)
-        else:
-            self._show_unavailable(self.tr("Fill in the account, user and password, then press "
-                                           "“Test connection” on the Enable/Auth tab."))
-        if name:
-            self.name_edit.setText(name)
-        if self.integration is None:
-            (self.account_edit if name else self.name_edit).setFocus()
-        else:
-            self.test_button.setFocus()
+        self.mapping_tab = self._build_mapping_tab()
+        self.features_tab = self._build_features_tab()
+        self.published_help = QLabel()
+        self.published_help.setObjectName("publishedHelp")
+        self.published_help.setWordWrap(True)
+        self.setup_group = self._build_setup_group()
+        active = dialog.active_check
+        active.setText(self.tr("Published"))
+        active.setToolTip(self.tr("ON: the integration pushes contacts and runs its full sync. "
+                                  "OFF: nothing is sent to INES."))
+        active.toggled.connect(self._published_toggled)
 
     def _initial_mapping(self) -> dict[str, str]:
         from connectors.ines.mapping import local_field_exists
@@ -158,95 +126,33 @@ class InesSettingsDialog(QDialog):
         fields = self.state.mapping if self.state else MappingSettings.of({}).fields
         return {k: v for k, v in fields.items() if v and local_field_exists(v)}
 
-    # -- Enable/Auth -----------------------------------------------------------------------------
+    # -- what the dialog places ------------------------------------------------------------------
 
-    def _line(self, key: str, tooltip: str, password: bool = False) -> QLineEdit:
-        line = QLineEdit()
-        line.setObjectName(f"field_{key}")
-        line.setToolTip(tooltip)
-        if password:
-            line.setEchoMode(QLineEdit.EchoMode.Password)
-        return line
+    def header(self) -> QWidget:
+        return self.blocked
 
-    def _build_auth_tab(self) -> QWidget:
-        tab = QWidget()
-        tab.setObjectName("authTab")
-        layout = QVBoxLayout(tab)
-        layout.setContentsMargins(14, 14, 14, 14)
-        layout.setSpacing(12)
-        form = QFormLayout()
-        form.setObjectName("authForm")
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.name_edit = self._line("name", self.tr("The name of the integration in ListBridge."))
-        self.name_edit.setPlaceholderText(self.tr("e.g. INES CRM — sales"))
-        self.account_edit = self._line("account", self.tr("Your INES CRM account (Compte)."))
-        self.user_edit = self._line("username", self.tr("Your INES CRM user name."))
-        self.password_edit = self._line("password", self.tr(
-            "Kept in the system keyring, never in the database."), password=True)
-        self.url_edit = self._line("api_url", self.tr(
-            "The INES web services address; change it only for another server or an emulator."))
-        self.url_edit.setPlaceholderText(DEFAULT_API_URL)
-        self.edits = {"name": self.name_edit, "account": self.account_edit,
-                      "username": self.user_edit, "password": self.password_edit,
-                      "api_url": self.url_edit}
-        for label, edit in ((self.tr("Name"), self.name_edit),
-                            (self.tr("Account"), self.account_edit),
-                            (self.tr("User"), self.user_edit),
-                            (self.tr("Password"), self.password_edit),
-                            (self.tr("Service address"), self.url_edit)):
-            form.addRow(label + ":", edit)
-        for edit in (self.account_edit, self.user_edit, self.password_edit, self.url_edit):
-            edit.textEdited.connect(self._credentials_edited)
-        self.name_edit.textEdited.connect(lambda _t: mark_invalid(self.name_edit, False))
-        layout.addLayout(form)
+    def main_widgets(self) -> list[QWidget]:
+        return [self.published_help, self.setup_group]
 
-        check = QHBoxLayout()
-        self.test_button = QPushButton(self.tr("Test connection"))
-        self.test_button.setObjectName("testConnectionButton")
-        self.test_button.setToolTip(self.tr("Log in to INES with these credentials and read its "
-                                            "fields; nothing is saved."))
-        self.test_button.clicked.connect(lambda: self.test_connection())
-        self.test_busy = QProgressBar()
-        self.test_busy.setObjectName("testBusy")
-        self.test_busy.setRange(0, 0)
-        self.test_busy.setTextVisible(False)
-        self.test_busy.setFixedWidth(90)
-        self.test_busy.hide()
-        self.result_label = QLabel()
-        self.result_label.setObjectName("connectionResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_label.setSizePolicy(QSizePolicy.Policy.Expanding,
-                                        QSizePolicy.Policy.Preferred)
-        check.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
-        check.addWidget(self.test_busy, 0, Qt.AlignmentFlag.AlignVCenter)
-        check.addWidget(self.result_label, 1)
-        layout.addLayout(check)
+    def tabs(self) -> list[tuple[QWidget, str]]:
+        return [(self.mapping_tab, self.tr("Contact Field Mapping")),
+                (self.features_tab, self.tr("Features"))]
 
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Sunken)
-        layout.addWidget(line)
-        self.published = QCheckBox(self.tr("Published"))
-        self.published.setObjectName("publishedSwitch")
-        self.published.setToolTip(self.tr("ON: the integration pushes contacts and runs its "
-                                          "full sync. OFF: nothing is sent to INES."))
-        self.published.toggled.connect(self._published_toggled)
-        layout.addWidget(self.published)
-        self.published_help = QLabel()
-        self.published_help.setObjectName("publishedHelp")
-        self.published_help.setWordWrap(True)
-        layout.addWidget(self.published_help)
-        layout.addSpacing(6)
-        layout.addWidget(self._build_setup_group())
-        self.keyring_note = QLabel()
-        self.keyring_note.setObjectName("keyringNote")
-        self.keyring_note.setWordWrap(True)
-        layout.addStretch(1)
-        layout.addWidget(self.keyring_note)
-        self._show_keyring_note()
-        return tab
+    def dispose(self) -> None:
+        active = self.dialog.active_check
+        active.toggled.disconnect(self._published_toggled)
+        active.setText(self.tr("Active"))
+        active.setToolTip(self.tr("Only active integrations synchronize on schedule."))
+        self.dialog.setStyleSheet(self._style)
+        super().dispose()
+
+    def _set_mapping_tip(self, text: str) -> None:
+        tabs = self.dialog.tabs
+        index = tabs.indexOf(self.mapping_tab)
+        if index >= 0:
+            tabs.setTabToolTip(index, text)
+
+    # -- Enable/Auth ------------------------------------------------------------------------------
 
     def _build_setup_group(self) -> QGroupBox:
         """The plugin's setup steps, each with where it stands (read live from the tabs)."""
@@ -273,7 +179,7 @@ class InesSettingsDialog(QDialog):
     def _update_setup(self) -> None:
         if not hasattr(self, "setup_marks") or not hasattr(self, "full_check"):
             return
-        tested = self.result_label.property("outcome")
+        tested = self.dialog.connector_form.check_outcome()
         missing = sync_problems(self.current_mapping())
         push, full = self.push_check.isChecked(), self.full_check.isChecked()
         steps = [
@@ -288,8 +194,8 @@ class InesSettingsDialog(QDialog):
             (push or full, self.tr("<b>Choose the features</b> (Features): ") + ", ".join([
                 self.tr("push on") if push else self.tr("push off"),
                 self.tr("full sync on") if full else self.tr("full sync off")]) + "."),
-            (self.published.isChecked(), self.tr("<b>Switch Published ON</b> ") + (
-                self.tr("(it is ON).") if self.published.isChecked() else
+            (self.dialog.active_check.isChecked(), self.tr("<b>Switch Published ON</b> ") + (
+                self.tr("(it is ON).") if self.dialog.active_check.isChecked() else
                 self.tr("once the steps above are done (it is OFF)."))),
         ]
         for (done, text), mark, label in zip(steps, self.setup_marks, self.setup_texts,
@@ -310,15 +216,6 @@ class InesSettingsDialog(QDialog):
                     "the full sync runs on schedule if it is ticked in Features.") if on else
             self.tr("Published is OFF: nothing is sent to INES, neither pushes nor the full "
                     "sync. Switch it ON once the mapping and the features are set."))
-
-    def _show_keyring_note(self) -> None:
-        try:
-            keyring_secrets.ensure_keyring()
-        except keyring_secrets.NoKeyringError as exc:
-            self.keyring_note.setText(str(exc))
-        else:
-            self.keyring_note.setText(self.tr("{0}; nothing secret is written to the database.")
-                                      .format(keyring_secrets.backend_description()))
 
     # -- Contact Field Mapping -------------------------------------------------------------------
 
@@ -344,7 +241,7 @@ class InesSettingsDialog(QDialog):
         box.addWidget(self.unavailable_text)
         again = QHBoxLayout()
         again.addStretch(1)
-        self.mapping_test_button = QPushButton(self.tr("Test connection"))
+        self.mapping_test_button = QPushButton(self.tr("Check Connection"))
         self.mapping_test_button.setObjectName("mappingTestButton")
         self.mapping_test_button.clicked.connect(lambda: self.test_connection())
         again.addWidget(self.mapping_test_button)
@@ -366,13 +263,13 @@ class InesSettingsDialog(QDialog):
     def _show_unavailable(self, text: str) -> None:
         self.unavailable_text.setText(text)
         self.mapping_stack.setCurrentWidget(self.unavailable)
-        self.tabs.setTabToolTip(1, self.tr("Test the connection to map fields"))
+        self._set_mapping_tip(self.tr("Test the connection to map fields"))
 
     def _show_mapping(self, data: MappingData) -> None:
         keep = self.mapping_panel.mapping() if self.mapping_panel.is_loaded() else None
         self.mapping_panel.set_data(data, keep)
         self.mapping_stack.setCurrentWidget(self.mapping_panel)
-        self.tabs.setTabToolTip(1, "")
+        self._set_mapping_tip("")
         self._mapping_changed()
 
     def _mapping_changed(self) -> None:
@@ -446,13 +343,6 @@ class InesSettingsDialog(QDialog):
             "ines sync”). Contacts never synchronised are added to the queue 100 at a time.")))
         schedule_row = QHBoxLayout()
         schedule_row.setContentsMargins(24, 0, 0, 0)
-        schedule_label = QLabel(self.tr("Send the queue every"))
-        self.schedule_spin = QSpinBox()
-        self.schedule_spin.setObjectName("field_schedule")
-        self.schedule_spin.setRange(0, MAX_SCHEDULE_MINUTES)
-        self.schedule_spin.setSuffix(self.tr(" minutes"))
-        self.schedule_spin.setSpecialValueText(self.tr("manual only"))
-        self.schedule_spin.setMinimumWidth(140)
         self.per_run_spin = QSpinBox()
         self.per_run_spin.setObjectName("field_leads_per_run")
         self.per_run_spin.setRange(1, 10_000)
@@ -460,12 +350,10 @@ class InesSettingsDialog(QDialog):
         self.per_run_spin.setSuffix(self.tr(" contacts"))
         self.per_run_spin.setToolTip(self.tr("The most queued contacts one run sends (the "
                                              "plugin's --number-of-leads-to-process)."))
-        schedule_row.addWidget(schedule_label)
-        schedule_row.addWidget(self.schedule_spin)
-        schedule_row.addSpacing(12)
-        schedule_row.addWidget(QLabel(self.tr("at most")))
+        schedule_row.addWidget(QLabel(self.tr("Each run sends at most")))
         schedule_row.addWidget(self.per_run_spin)
-        schedule_row.addWidget(QLabel(self.tr("per run")))
+        schedule_row.addWidget(QLabel(self.tr("(“Synchronize every” on Enable/Auth sets how "
+                                              "often)")))
         schedule_row.addStretch(1)
         layout.addLayout(schedule_row)
         self.npai_check = QCheckBox(self.tr("Mark hard-bounced contacts “mail returned” (NPai)"))
@@ -588,40 +476,39 @@ class InesSettingsDialog(QDialog):
         return [key for key in self.not_ecrasable_checks if key in self._ticked]
 
     def view_journal(self) -> Any:
-        if self.integration is None:
+        if self.dialog.integration is None:
             return None
         from gui.ines.journal_dialog import InesJournalDialog
 
-        dialog = InesJournalDialog(self.integration.id, self)
+        dialog = InesJournalDialog(self.dialog.integration.id, self.dialog)
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
         return dialog
 
     # -- loading, the banner ---------------------------------------------------------------------
 
-    def _load(self) -> None:
+    def loaded(self) -> None:
         integration, state = self.integration, self.state
         if integration is None or state is None:
-            self.published.setChecked(False)
+            self.dialog.active_check.setChecked(False)
             self._published_toggled(False)
             self.push_check.setChecked(True)
-            self.schedule_spin.setValue(5)
             self.journal_button.setEnabled(False)
             self.journal_button.setToolTip(self.tr("Save the integration first."))
-            return
-        settings = public_settings(integration)
-        self.name_edit.setText(integration.name)
-        for key in ("account", "username", "api_url"):
-            self.edits[key].setText(str(settings.get(key) or ""))
-        if "password" in self.stored_secrets:
-            self.password_edit.setPlaceholderText(self.tr("unchanged (kept in the keyring)"))
-        self.published.setChecked(bool(integration.active))
-        self._published_toggled(bool(integration.active))
-        self.push_check.setChecked(state.push_lead)
-        self.full_check.setChecked(state.full_sync)
-        self.schedule_spin.setValue(integration.schedule_minutes or 0)
-        self.per_run_spin.setValue(leads_per_run(settings))
-        self.npai_check.setChecked(state.npai_from_bounces)
+        else:
+            settings = public_settings(integration)
+            self._published_toggled(bool(integration.active))
+            self.push_check.setChecked(state.push_lead)
+            self.full_check.setChecked(state.full_sync)
+            self.per_run_spin.setValue(leads_per_run(settings))
+            self.npai_check.setChecked(state.npai_from_bounces)
+        self._refresh_not_ecrasable()
+        self._update_blocked()
+        if integration is not None and self.dialog.credentials_filled():
+            self.test_connection()
+        else:
+            self._show_unavailable(self.tr("Fill in the account, user and password, then press "
+                                           "“Check Connection” on the Enable/Auth tab."))
 
     def _update_blocked(self) -> None:
         self._update_setup()
@@ -642,66 +529,52 @@ class InesSettingsDialog(QDialog):
             "fields for me” does it in one click.").format(what))
         self.blocked.show()
 
-    # -- Test connection -------------------------------------------------------------------------
+    # -- Check Connection ------------------------------------------------------------------------
 
-    def credentials_filled(self) -> bool:
-        password = bool(self.password_edit.text()) or "password" in self.stored_secrets
-        return bool(self.account_edit.text().strip() and self.user_edit.text().strip()
-                    and password)
-
-    def _settings(self) -> dict[str, Any]:
-        settings = dict(self.state.settings) if self.state else {}
-        settings.update({"account": self.account_edit.text().strip(),
-                         "username": self.user_edit.text().strip()})
-        url = self.url_edit.text().strip()
-        if url:
-            settings["api_url"] = url
-        else:
-            settings.pop("api_url", None)
-        return settings
-
-    def test_connection(self, opening: bool = False) -> None:
-        if not self.credentials_filled():
-            self._show_result(False, self.tr("Fill in the account, user and password first."))
-            mark_invalid(self.account_edit, not self.account_edit.text().strip())
-            mark_invalid(self.user_edit, not self.user_edit.text().strip())
-            return
-        self._generation += 1
-        self.test_button.setEnabled(False)
-        self.mapping_test_button.setEnabled(False)
-        self.test_busy.show()
-        self.result_label.setProperty("outcome", "busy")
-        self._set_result_text(self.tr("Connecting to INES…"))
-        if not self.mapping_available():
-            self._show_unavailable(self.tr("Connecting to INES…"))
-        secrets = {"password": self.password_edit.text()} if self.password_edit.text() else {}
-        start_job(try_connection, self._settings(), secrets,
-                  self.integration.id if self.integration else None, self._generation, opening,
-                  on_done=self._tested, on_failed=self._test_crashed)
+    def test_connection(self) -> None:
+        self.dialog.connector_form.check_connection()
 
     def is_testing(self) -> bool:
-        return self.test_busy.isVisible()
+        return bool(self.dialog.is_checking())
 
-    def _tested(self, check: ConnectionCheck) -> None:
-        if check.generation != self._generation:
-            return  # the credentials changed meanwhile
-        self._test_done()
-        self.connected = check.ok
-        if check.ok:
-            self.config = check.config
-            self._show_result(True, check.message or self.tr("Connected."))
-            start_job(mapping_data, self._settings_for_mapping(), self.config,
-                      on_done=self._mapping_in, on_failed=self._mapping_failed)
-            return
+    def _check_job(self, settings: dict[str, Any], secrets: dict[str, str]
+                   ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """INES's check (on the worker): log in afresh and read what the mapping tab needs; the
+        first one of a dialog opened on a saved integration drops the cached configuration."""
+        opening, self._opening = self._opening, False
+        full = {**(self.state.settings if self.state else {}), **settings}
+        if "api_url" not in settings:
+            full.pop("api_url", None)
+        self.mapping_test_button.setEnabled(False)
+        if not self.mapping_available():
+            self._show_unavailable(self.tr("Connecting to INES…"))
+        integration_id = self.dialog.integration.id if self.dialog.integration else None
+        return try_connection, (full, secrets, integration_id, 0, opening)
+
+    def _kind_label(self, kind: str) -> str:
         kinds = {CREDENTIALS: self.tr("Credentials refused"),
                  NETWORK: self.tr("Network problem"),
                  TLS: self.tr("TLS / secure connection problem"),
                  UNEXPECTED: self.tr("Unexpected answer from INES")}
-        kind = kinds.get(check.kind, kinds[UNEXPECTED])
-        self.result_label.setProperty("kind", check.kind)
-        self._show_result(False, f"{kind}: {check.message}")
+        return kinds.get(kind, kinds[UNEXPECTED])
+
+    def _describe(self, check: Any) -> str:
+        if check.ok:
+            return check.message or self.tr("Connected.")
+        return f"{self._kind_label(check.kind)}: {check.message}"
+
+    def checked(self, check: Any) -> None:
+        self.mapping_test_button.setEnabled(True)
+        self.connected = bool(check.ok)
+        self._update_setup()
+        if check.ok:
+            self.config = getattr(check, "config", None)
+            start_job(mapping_data, self._settings_for_mapping(), self.config,
+                      on_done=self._mapping_in, on_failed=self._mapping_failed)
+            return
         self._show_unavailable(self.tr("The connection failed ({0}). Fix it on the Enable/Auth "
-                                       "tab and test again.").format(kind.lower()))
+                                       "tab and test again.").format(
+                                           self._kind_label(check.kind).lower()))
 
     def _mapping_in(self, data: MappingData) -> None:
         if self.connected:
@@ -710,92 +583,15 @@ class InesSettingsDialog(QDialog):
     def _mapping_failed(self, message: str, _trace: str) -> None:
         self._show_unavailable(self.tr("The fields could not be read: {0}").format(message))
 
-    def _test_crashed(self, message: str, _trace: str) -> None:
-        self._test_done()
-        self.connected = False
-        self.result_label.setProperty("kind", UNEXPECTED)
-        self._show_result(False, self.tr("The test could not run: {0}").format(message))
-        self._show_unavailable(self.tr("The test could not run."))
-
-    def _test_done(self) -> None:
-        self.test_busy.hide()
-        self.test_button.setEnabled(True)
-        self.mapping_test_button.setEnabled(True)
-
-    def _show_result(self, ok: bool, text: str) -> None:
-        self.result_label.setProperty("outcome", "success" if ok else "failure")
-        self._set_result_text(("✓ " if ok else "✗ ") + text)
-        self._update_setup()
-
-    def _set_result_text(self, text: str) -> None:
-        self.result_label.setText(text)
-        self.result_label.style().unpolish(self.result_label)
-        self.result_label.style().polish(self.result_label)
-
-    def _credentials_edited(self, _text: str) -> None:
-        for edit in (self.account_edit, self.user_edit):
-            mark_invalid(edit, False)
-        if self.is_testing():
-            self._generation += 1  # the answer on its way is about the old credentials
-            self._test_done()
-            self.result_label.clear()
-
     # -- saving ----------------------------------------------------------------------------------
 
-    def form_values(self) -> dict[str, Any]:
-        values = {"account": self.account_edit.text().strip(),
-                  "username": self.user_edit.text().strip(),
-                  "password": self.password_edit.text(),
-                  "api_url": self.url_edit.text().strip()}
-        if not values["api_url"]:
-            values["api_url"] = DEFAULT_API_URL
-        return values
-
-    def accept(self) -> None:
-        if self._saving:
-            return
-        self.error.clear_error()
-        name = self.name_edit.text().strip()
-        if not name:
-            self._show_errors({"name": self.tr("The integration needs a name.")})
-            return
+    def save_job(self) -> Callable[[Any], str]:
         mapping = self.mapping_panel.mapping() if self.mapping_panel.is_loaded() else None
-        request = SaveRequest(
-            self.integration.id if self.integration else None, name, self.form_values(),
-            self.published.isChecked(), self.schedule_spin.value() or None,
-            self.push_check.isChecked(), self.full_check.isChecked(), mapping,
-            self.not_ecrasable(), self.config, self.per_run_spin.value(),
-            self.npai_check.isChecked())
-        self._set_saving(True)
-        start_job(save_settings, request, on_done=self._save_done, on_failed=self._save_failed)
+        extras = InesExtras(self.push_check.isChecked(), self.full_check.isChecked(), mapping,
+                            self.not_ecrasable(), self.config, self.per_run_spin.value(),
+                            self.npai_check.isChecked())
+        return functools.partial(save_extras, extras)
 
-    def _set_saving(self, saving: bool) -> None:
-        self._saving = saving
-        self.ok_button.setEnabled(not saving)
-        self.ok_button.setText(self.tr("Saving…") if saving else self.tr("Save"))
-
-    def _show_errors(self, errors: dict[str, str], message: str = "") -> None:
-        for key, edit in self.edits.items():
-            mark_invalid(edit, key in errors)
-        if errors:
-            self.tabs.setCurrentIndex(0)
-        self.error.show_error(message or " ".join(errors.values()))
-
-    def _save_done(self, outcome: SaveOutcome) -> None:
-        self._set_saving(False)
-        if outcome.errors or (outcome.integration_id is None):
-            self._show_errors(outcome.errors, outcome.message)
-            return
-        if outcome.message:  # saved, but the mapping was refused
-            self.integration = Integration.get_by_id(outcome.integration_id)
-            self.error.show_error(outcome.message)
-            self.tabs.setCurrentIndex(1)
-            self.saved.emit(outcome.integration_id)
-            return
-        self.saved.emit(outcome.integration_id)
-        super().accept()
-
-    def _save_failed(self, message: str, _trace: str) -> None:
-        self._set_saving(False)
-        self.error.show_error(self.tr("The integration could not be saved: {0}").format(message))
-
+    def save_refused(self, message: str) -> None:
+        self.integration = self.dialog.integration
+        self.dialog.tabs.setCurrentWidget(self.mapping_tab)

@@ -55,16 +55,8 @@ from connectors.ines.mapping import (
     set_npai_from_bounces,
 )
 from core import secrets as keyring_secrets
-from core.integrations import (
-    InvalidIntegration,
-    create_integration,
-    read_secrets,
-    update_integration,
-)
+from core.integrations import read_secrets
 from core.models.sync import Integration
-from core.store import default_owner
-
-TYPE_NAME = "ines"
 
 # Failure kinds of "Test connection", as the admin reads them.
 CREDENTIALS, NETWORK, TLS, UNEXPECTED = "credentials", "network", "tls", "unexpected"
@@ -250,12 +242,9 @@ def sync_problems(mapping: dict[str, str]) -> list[str]:
 # -- saving the dialog ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class SaveRequest:
-    integration_id: int | None
-    name: str
-    values: dict[str, Any]  # the connector's form: account, username, password, api_url
-    published: bool
-    schedule_minutes: int | None
+class InesExtras:
+    """What INES's tabs hold beside the generic form (saved after it by ``save_extras``)."""
+
     push_lead: bool
     full_sync: bool
     mapping: dict[str, str] | None  # None: the mapping tab was never shown, keep what is saved
@@ -265,49 +254,27 @@ class SaveRequest:
     npai_from_bounces: bool | None = None  # None: keep what is saved (§3.9 option)
 
 
-@dataclass(frozen=True)
-class SaveOutcome:
-    integration_id: int | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    message: str = ""
-
-
-def save_settings(request: SaveRequest) -> SaveOutcome:
-    """Create or update the integration (secrets to the keyring), then its mapping and features."""
-    from connectors.base import get_connector
-
-    connector = get_connector(TYPE_NAME)
-    try:
-        if request.integration_id is None:
-            integration = create_integration(
-                connector, request.name, request.values, owner=default_owner(),
-                active=request.published, schedule_minutes=request.schedule_minutes)
-        else:
-            integration = update_integration(
-                Integration.get_by_id(request.integration_id), connector, name=request.name,
-                values=request.values, active=request.published,
-                schedule_minutes=request.schedule_minutes)
-    except InvalidIntegration as exc:
-        return SaveOutcome(errors=dict(exc.errors))
-    except keyring_secrets.NoKeyringError as exc:
-        return SaveOutcome(message=str(exc))
-    if request.config is not None:
-        store_config(integration, request.config)  # saving dropped it (new credentials maybe)
-    if request.mapping is not None:
-        problems = save_mapping(integration, request.mapping)
+def save_extras(extras: InesExtras, integration: Integration) -> str:
+    """After the integration itself is saved (``gui.integration_dialog.save_integration``): its
+    configuration, mapping and features. Returns why something was refused, "" when all is
+    saved."""
+    if extras.config is not None:
+        store_config(integration, extras.config)  # saving dropped it (new credentials maybe)
+    if extras.mapping is not None:
+        problems = save_mapping(integration, extras.mapping)
         if problems:
-            return SaveOutcome(integration.id, message=" ".join(problems))
+            return " ".join(problems)
     integration = Integration.get_by_id(integration.id)
-    set_features(integration, push_lead=request.push_lead, full_sync=request.full_sync)
-    if request.not_ecrasable is not None:
-        set_not_ecrasable(Integration.get_by_id(integration.id), request.not_ecrasable)
-    if request.npai_from_bounces is not None:
-        set_npai_from_bounces(Integration.get_by_id(integration.id), request.npai_from_bounces)
+    set_features(integration, push_lead=extras.push_lead, full_sync=extras.full_sync)
+    if extras.not_ecrasable is not None:
+        set_not_ecrasable(Integration.get_by_id(integration.id), extras.not_ecrasable)
+    if extras.npai_from_bounces is not None:
+        set_npai_from_bounces(Integration.get_by_id(integration.id), extras.npai_from_bounces)
     try:  # not a field of the connector's form (core would refuse it there): saved beside it
-        set_leads_per_run(Integration.get_by_id(integration.id), request.leads_per_run)
+        set_leads_per_run(Integration.get_by_id(integration.id), extras.leads_per_run)
     except ValueError as exc:
-        return SaveOutcome(integration.id, message=str(exc))
-    return SaveOutcome(integration.id)
+        return str(exc)
+    return ""
 
 
 # -- what the dialog reads when it opens ---------------------------------------------------------------

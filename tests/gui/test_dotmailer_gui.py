@@ -78,7 +78,7 @@ def open_list(qtbot: Any, window: Any, mlist: MarketingList) -> Any:
     """The list's page, once its Dotmailer state is read; the Dotmailer actions."""
     window.show_page("lists")
     window.lists.open_list(mlist.id)
-    actions = window.dotmailer.list_actions
+    actions = window.extensions["dotmailer"].list_actions
     qtbot.waitUntil(actions.is_loaded, timeout=5000)
     return actions
 
@@ -203,7 +203,7 @@ def test_integration_connect_synchronize_journal_and_statistics(
 
     # Email Campaigns: the campaign, its statistics and the contacts' activity.
     window.show_page("email_campaigns")
-    campaigns = window.dotmailer.campaigns_page
+    campaigns = window.extensions["dotmailer"].campaigns_page
     qtbot.waitUntil(lambda: campaigns.has_loaded() and campaigns.campaigns_model.rowCount() > 0,
                     timeout=5000)
     row = campaigns.campaigns_model.row(0)
@@ -433,7 +433,7 @@ def test_contact_dialog_shows_campaign_activity(
 
 def test_email_campaigns_empty_state(qtbot: Any, window: Any) -> None:
     window.show_page("email_campaigns")
-    page = window.dotmailer.campaigns_page
+    page = window.extensions["dotmailer"].campaigns_page
     qtbot.waitUntil(page.has_loaded, timeout=5000)
     assert page.stack.currentWidget() is page.empty
     assert page.empty.sentence.text() == (

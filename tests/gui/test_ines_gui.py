@@ -105,12 +105,23 @@ def integrations_page(qtbot: Any, window: Any) -> Any:
 
 
 def targets_loaded(qtbot: Any, window: Any, count: int = 1) -> None:
-    window.ines_actions.refresh()
-    qtbot.waitUntil(lambda: len(window.ines_actions.every) == count)
+    ines_actions(window).refresh()
+    qtbot.waitUntil(lambda: len(ines_actions(window).every) == count)
+
+
+def ines_part(dialog: Any) -> Any:
+    """INES's part of the integration dialog (its mapping and features tabs)."""
+    from gui.ines.settings_dialog import InesSettingsPart
+
+    return dialog.part(InesSettingsPart)
+
+
+def ines_actions(window: Any) -> Any:
+    return window.extensions["ines"].actions
 
 
 def connected(dialog: Any) -> bool:
-    return dialog.mapping_available() and not dialog.is_testing()
+    return ines_part(dialog).mapping_available() and not dialog.is_checking()
 
 
 def ines_cli(profile: Any, *args: str) -> int:
@@ -129,10 +140,10 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     generic = wait_for_dialog(qtbot, window, "integrationDialog")
     qtbot.keyClicks(child(generic, QLineEdit, "field_name"), "INES sales")
     combo = child(generic, QComboBox, "field_type")
-    combo.setCurrentIndex(combo.findData("ines"))  # INES CRM: its own dialog takes over
-    dialog = wait_for_dialog(qtbot, window, "inesSettingsDialog")
-    qtbot.waitUntil(lambda: closed(generic))
-    tabs = child(dialog, QTabWidget, "inesTabs")
+    combo.setCurrentIndex(combo.findData("ines"))  # INES CRM: the same dialog, with its tabs
+    dialog = generic
+    assert not closed(dialog)
+    tabs = child(dialog, QTabWidget, "integrationTabs")
     assert [tabs.tabText(i) for i in range(3)] == ["Enable/Auth", "Contact Field Mapping",
                                                    "Features"]
     assert child(dialog, QLineEdit, "field_name").text() == "INES sales"
@@ -142,14 +153,14 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     qtbot.keyClicks(child(dialog, QLineEdit, "field_username"), USER)
     qtbot.keyClicks(child(dialog, QLineEdit, "field_password"), "wrong")
     child(dialog, QLineEdit, "field_api_url").setText(emulator.base_url)
-    result = child(dialog, QLabel, "connectionResult")
-    qtbot.mouseClick(child(dialog, QPushButton, "testConnectionButton"),
+    result = child(dialog, QLabel, "checkResult")
+    qtbot.mouseClick(child(dialog, QPushButton, "checkConnectionButton"),
                      Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: result.property("outcome") == "failure", timeout=10_000)
     assert result.property("kind") == "credentials"
     assert "Credentials refused" in result.text()
     tabs.setCurrentIndex(1)
-    assert not dialog.mapping_available()
+    assert not ines_part(dialog).mapping_available()
     assert child(dialog, QLabel, "mappingUnavailableTitle").text() == \
         "Test the connection to map fields"
     assert "credentials refused" in child(dialog, QLabel, "mappingUnavailableText").text()
@@ -160,7 +171,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     password = child(dialog, QLineEdit, "field_password")
     password.clear()
     qtbot.keyClicks(password, PASSWORD)
-    qtbot.mouseClick(child(dialog, QPushButton, "testConnectionButton"),
+    qtbot.mouseClick(child(dialog, QPushButton, "checkConnectionButton"),
                      Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: connected(dialog), timeout=10_000)
     assert result.property("outcome") == "success" and "Connected" in result.text()
@@ -170,7 +181,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     for group in ("specialFieldsGroup", "contactFieldsGroup", "clientFieldsGroup",
                   "customFieldsGroup"):
         assert dialog.findChild(QGroupBox, group) is not None
-    panel = dialog.mapping_panel
+    panel = ines_part(dialog).mapping_panel
     keys = list(panel.combos)
     assert keys.index("contact_City") < keys.index("client_City") < keys.index("contact_1")
     assert panel.combos["contact_City"].value() == "city"  # a suggestion
@@ -201,7 +212,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     npai = child(dialog, QCheckBox, "option_npai_from_bounces")
     assert not npai.isChecked()
     npai.setChecked(True)
-    child(dialog, QCheckBox, "publishedSwitch").setChecked(True)
+    child(dialog, QCheckBox, "field_active").setChecked(True)
 
     qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: closed(dialog), timeout=10_000)
@@ -221,7 +232,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     page.table.selectRow(0)
     qtbot.mouseClick(child(page, QPushButton, "editIntegrationButton"),
                      Qt.MouseButton.LeftButton)
-    dialog = wait_for_dialog(qtbot, window, "inesSettingsDialog")
+    dialog = wait_for_dialog(qtbot, window, "integrationDialog")
     qtbot.waitUntil(lambda: connected(dialog), timeout=10_000)
     assert child(dialog, QCheckBox, "noecr_contact_Function").isChecked()
     QGuiApplication.clipboard().clear()
@@ -252,29 +263,29 @@ def test_connection_failures_say_which_kind(qtbot: Any, window: Any, emulator: I
     page = integrations_page(qtbot, window)
     page.table.select_id(integration.id)
     dialog = page.edit_selected()
-    assert dialog.objectName() == "inesSettingsDialog"
-    result = child(dialog, QLabel, "connectionResult")
+    assert dialog.objectName() == "integrationDialog" and ines_part(dialog) is not None
+    result = child(dialog, QLabel, "checkResult")
     qtbot.waitUntil(lambda: result.property("outcome") == "failure", timeout=10_000)
     assert result.property("kind") == "network" and "Network problem" in result.text()
-    assert not dialog.mapping_available()
+    assert not ines_part(dialog).mapping_available()
 
     url = child(dialog, QLineEdit, "field_api_url")
     url.setText("http://ines.example.com/")  # refused before anything is sent
-    dialog.test_connection()
+    dialog.check_connection()
     qtbot.waitUntil(lambda: result.property("kind") == "tls", timeout=10_000)
     assert "plain http" in result.text()
 
     url.setText(emulator.base_url)
     emulator.inject("*", "authenticationWs", "malformed_xml", times=1)
-    dialog.test_connection()
+    dialog.check_connection()
     qtbot.waitUntil(lambda: result.property("kind") == "unexpected", timeout=10_000)
-    assert not dialog.mapping_available()
+    assert not ines_part(dialog).mapping_available()
 
-    dialog.test_connection()  # the emulator behaves again
+    dialog.check_connection()  # the emulator behaves again
     qtbot.waitUntil(lambda: connected(dialog), timeout=10_000)
-    tabs = child(dialog, QTabWidget, "inesTabs")
+    tabs = child(dialog, QTabWidget, "integrationTabs")
     tabs.setCurrentIndex(1)
-    assert dialog.mapping_panel.combos["contact_1"].value() == ""  # the INES custom field
+    assert ines_part(dialog).mapping_panel.combos["contact_1"].value() == ""  # the INES custom field
     dialog.reject()
 
 
@@ -298,7 +309,7 @@ def test_unmapped_stop_sync_is_shown_as_the_reason_nothing_syncs(
     banner = child(dialog, QLabel, "syncBlocked")
     assert banner.isVisible() and "the stop-sync field" in banner.text()
     qtbot.waitUntil(lambda: connected(dialog), timeout=10_000)
-    combo = dialog.mapping_panel.combos["dontSyncToInes"]
+    combo = ines_part(dialog).mapping_panel.combos["dontSyncToInes"]
     combo.setCurrentIndex(combo.findData("ines_stop_sync"))
     assert not banner.isVisible()
     qtbot.mouseClick(child(dialog, QPushButton, "okButton"), Qt.MouseButton.LeftButton)
@@ -321,7 +332,7 @@ def test_push_from_the_contact_creates_it_in_ines_and_stores_the_refs(
     window.contacts.reload()
     qtbot.waitUntil(lambda: window.contacts.model.row_of_id(contact.id) >= 0)
     window.contacts.table.select_id(contact.id)
-    menu = window.ines_actions.contacts_menu()
+    menu = ines_actions(window).contacts_menu()
     names = [a.objectName() for a in menu.actions()]
     assert names[-1] == "actionContactHistory" and names[0].startswith("actionPushToInes_")
     menu.deleteLater()
@@ -425,7 +436,7 @@ def test_push_is_hidden_without_an_integration_that_accepts_it(
         qtbot: Any, window: Any, emulator: InesEmulator, memory_keyring: Any) -> None:
     add_ines(emulator, push=False)
     targets_loaded(qtbot, window)
-    assert window.ines_actions.pushable == []
+    assert ines_actions(window).pushable == []
     assert not child(window.contacts, QPushButton, "pushToInesButton").isVisibleTo(window)
 
 
@@ -540,7 +551,7 @@ def test_the_references_are_read_only_and_reset_on_request(
     record = wait_for_dialog(qtbot, window, "contactDialog")
     reset = child(record, QPushButton, "resetInesReferencesButton")
     assert reset.isVisible() and reset.isEnabled()
-    assert window.ines_actions.reset_references(record, ask=False) == 1
+    assert ines_actions(window).reset_references(record, ask=False) == 1
     values = custom_values("contact", contact.id)
     assert (values["ines_contact_ref"], values["ines_client_ref"]) == (0, 0)
     assert record.ines_reference_editors["ines_contact_ref"].text() == "0"

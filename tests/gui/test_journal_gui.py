@@ -122,8 +122,8 @@ def test_the_ines_journal_button_is_whole_and_explained(qtbot: Any, window: Any,
         "account": "ACME", "username": "marketing", "password": "Ines-Pa55word",
         "api_url": "http://127.0.0.1:9/"}, schedule_minutes=None)
     window.resize(1280, 800)
-    window.ines_actions.refresh()
-    qtbot.waitUntil(lambda: len(window.ines_actions.every) == 1)
+    window.extensions["ines"].actions.refresh()
+    qtbot.waitUntil(lambda: len(window.extensions["ines"].actions.every) == 1)
     page = journal_page(qtbot, window)
     button = child(page, QPushButton, "inesJournalButton")
     assert button.isVisible() and page.service_row.isVisible()

@@ -185,12 +185,12 @@ def test_a_connected_list_fits_the_default_window(qtbot: Any, make_window: Any,
     previous, REGISTRY["dotmailer"] = REGISTRY["dotmailer"], dotmailer
     try:
         window = make_window()
-        window.ines_actions.refresh()
-        qtbot.waitUntil(lambda: len(window.ines_actions.pushable) == 1)
+        window.extensions["ines"].actions.refresh()
+        qtbot.waitUntil(lambda: len(window.extensions["ines"].actions.pushable) == 1)
         window.show_page("lists")
         window.lists.open_list(mlist.id)
         page = window.lists.list_page
-        qtbot.waitUntil(window.dotmailer.list_actions.is_loaded, timeout=5000)
+        qtbot.waitUntil(window.extensions["dotmailer"].list_actions.is_loaded, timeout=5000)
         menu = child(page, QPushButton, "dotmailerMenuButton")
         push = child(page, QPushButton, "pushListToInesButton")
         qtbot.waitUntil(lambda: menu.isVisible() and push.isVisible())
