@@ -57,6 +57,7 @@ from core.db import database_proxy
 from core.models.store import Company, Contact
 from core.models.sync import HistoryEvent, Integration, SyncRun
 from core.store import format_custom, parse_custom, set_custom_values
+from core.sync.attempts import AttemptRule
 from core.sync.requests import request_run
 
 log = logging.getLogger("listbridge.ines.fullsync")
@@ -104,19 +105,19 @@ def run_full_sync(integration: Integration, api: InesApi, limit: int = DEFAULT_L
     """
     counts = RunCounts()
     sync = _open_sync(integration, api, run, counts)
-    streak = _TransientStreak(counts)
+    rule = _attempt_rule()
     rows = queue.pending_rows(integration, UPDATE, limit)
     views = load_contacts(r.contact_id for r in rows)
     for row in rows:
         if check_cancel is not None:
             check_cancel()
         counts.update_total += 1
-        streak.after(_process_update(sync, row, counts, views.get(row.contact_id or 0)))
+        _process_update(sync, row, counts, views.get(row.contact_id or 0), rule)
     for row in queue.pending_rows(integration, DELETE, limit):
         if check_cancel is not None:
             check_cancel()
         counts.delete_total += 1
-        streak.after(_process_delete(sync, row, counts))
+        _process_delete(sync, row, counts, rule)
     if not queue.has_pending_updates(integration):
         counts.enqueued = initial_sync(integration, sync.mapping, sync.fields)
     return counts
@@ -175,7 +176,7 @@ def run_auto_push(integration: Integration, api: InesApi, run: SyncRun | None = 
     if not queue.pending_rows(integration, UPDATE, 1, source=queue.AUTO):
         return counts  # nothing to push: no login, no call
     sync = _open_sync(integration, api, run, counts)
-    streak = _TransientStreak(counts)
+    rule = _attempt_rule()
     last_id = 0
     while counts.update_total < limit:
         rows = queue.pending_rows(integration, UPDATE, min(AUTO_PUSH_BATCH,
@@ -191,36 +192,31 @@ def run_auto_push(integration: Integration, api: InesApi, run: SyncRun | None = 
                 check_cancel()
             last_id = row.id
             counts.update_total += 1
-            streak.after(_process_update(sync, row, counts, views.get(row.contact_id or 0)))
+            _process_update(sync, row, counts, views.get(row.contact_id or 0), rule)
             if progress is not None:
                 progress(counts.update_total, max(total, counts.update_total))
     return counts
 
 
-class _TransientStreak:
-    """Isolated transient failures are attempts of their rows and the run goes on (§3.14 step 5);
-    three in a row mean INES is unwell: the run stops (to retry soon) before it burns the
-    attempts of every row."""
-
-    LIMIT = 3
-
-    def __init__(self, counts: RunCounts) -> None:
-        self.counts = counts
-        self.length = 0
-
-    def after(self, error: BaseException | None) -> None:
-        self.length = self.length + 1 if isinstance(error, TransientError) else 0
-        if error is not None and self.length >= self.LIMIT:
-            raise RunStopped(error, self.counts)
+def _attempt_rule() -> AttemptRule:
+    """The engine's one attempt rule, as INES applies it to its ``ines_sync_log`` rows: 3 tries
+    then FAILED; isolated transient failures are attempts of their rows and the run goes on
+    (§3.14 step 5), three in a row mean INES is unwell and the run stops before it burns the
+    attempts of every row; what would hit every row alike (login refused, TLS, a rate limit)
+    is given back."""
+    return AttemptRule(queue.MAX_ATTEMPTS, transient_streak=3, bug_stops_run=False,
+                       run_wide=is_run_wide)
 
 
 def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
-                    view: LocalContact | None) -> BaseException | None:
-    """Send one UPDATE row; returns the row's error, if any (run-wide ones raise RunStopped)."""
+                    view: LocalContact | None, rule: AttemptRule) -> None:
+    """Send one UPDATE row; ``RunStopped`` when the attempt rule stops the run (a failure that
+    would hit every row is given back, a third transient failure in a row ends the run)."""
     if view is None:
         queue.fail(row, "The contact no longer exists in ListBridge.", charged=False)
         counts.update_failed += 1
-        return None
+        rule.succeeded()  # not a transient failure: the streak is broken
+        return
     contact = view.contact
     reason = sync.ineligible(view)
     if reason:  # left the sync since it was queued: no attempt, no call
@@ -228,14 +224,16 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
         counts.update_failed += 1
         sync.record(Outcome(IGNORED, reason, contact.id, view.email, view.company_name),
                     source=row.source)
-        return None
+        rule.succeeded()  # not a transient failure: the streak is broken
+        return
     if row.last_error == queue.CREATE_IN_FLIGHT and 0 in sync.refs(view):
         # The program stopped while INES was creating this contact: never create twice (D11).
         queue.fail(row, queue.OUTCOME_UNKNOWN, charged=False)
         counts.update_failed += 1
         sync.record(Outcome(FAILED, queue.OUTCOME_UNKNOWN, contact.id, view.email,
                             view.company_name), source=row.source)
-        return None
+        rule.succeeded()  # not a transient failure: the streak is broken
+        return
     creating = 0 in sync.refs(view)
     queue.charge(row, queue.CREATE_IN_FLIGHT if creating else queue.IN_FLIGHT)
 
@@ -247,7 +245,8 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
     try:
         outcome = sync.sync(view)
     except Exception as exc:
-        if is_run_wide(exc):
+        verdict = rule.judge(exc)
+        if verdict.give_back:
             queue.give_back(row, failure_message(exc))
             raise RunStopped(exc, counts) from exc
         log_failure(sync, contact.id, exc)
@@ -261,7 +260,9 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
         if row.status == "FAILED" and not unknown:
             outcome.message += " Failed after 3 attempts: use Retry in the journal once fixed."
         sync.record(outcome, source=row.source)
-        return exc
+        if verdict.stop:
+            raise RunStopped(exc, counts) from exc
+        return
     finally:
         sync.before_create = None
     with database_proxy.atomic():
@@ -271,16 +272,17 @@ def _process_update(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
     counts.updated += 1
     counts.created += outcome.status == CREATED
     counts.unchanged += outcome.status == UNCHANGED
-    return None
+    rule.succeeded()
 
 
-def _process_delete(sync: ContactSync, row: InesSyncLog, counts: RunCounts
-                    ) -> BaseException | None:
+def _process_delete(sync: ContactSync, row: InesSyncLog, counts: RunCounts,
+                    rule: AttemptRule) -> None:
     ref = row.ines_contact_ref or 0
     if ref <= 0:
         queue.fail(row, "No INES contact reference to delete.", charged=False)
         counts.delete_failed += 1
-        return None
+        rule.succeeded()  # not a transient failure: the streak is broken
+        return
     queue.charge(row)
     try:
         answer = sync.api.delete_automation_contact(ref)
@@ -288,7 +290,8 @@ def _process_delete(sync: ContactSync, row: InesSyncLog, counts: RunCounts
             raise ItemError(f"INES did not confirm the deletion of contact {ref} "
                             f"(it answered {answer.strip()[:60]!r}).")
     except Exception as exc:
-        if is_run_wide(exc):
+        verdict = rule.judge(exc)
+        if verdict.give_back:
             queue.give_back(row, failure_message(exc))
             raise RunStopped(exc, counts) from exc
         log_failure(sync, row.contact_id, exc)
@@ -296,13 +299,14 @@ def _process_delete(sync: ContactSync, row: InesSyncLog, counts: RunCounts
         counts.delete_failed += 1
         sync._history(row.contact_id, row.lead_email, "error", FAILED,
                       f"INES sync: deleting INES contact {ref} failed: {failure_message(exc)}")
-        return exc
+        if verdict.stop:
+            raise RunStopped(exc, counts) from exc
+        return
     queue.succeed(row)
     counts.deleted += 1
     sync._history(row.contact_id, row.lead_email, "info", "deleted",
                   f"INES sync: INES contact {ref} marked as no longer synchronised.")
-    return None
-
+    rule.succeeded()
 
 
 def initial_sync(integration: Integration, mapping: MappingSettings | None = None,
