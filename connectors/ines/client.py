@@ -656,6 +656,9 @@ def read_answer(operation: str, status: int, content: bytes, creating: bool = Fa
     if status in (401, 403):
         raise ConfigurationError(f"INES refused access (HTTP {status}). Check the integration.",
                                  f"{operation}: HTTP {status}")
+    if status == 429:  # INES (or a proxy before it) turned the request away: nothing was done
+        raise RateLimited("INES asked ListBridge to slow down (HTTP 429); the sync will try "
+                          "again later.", f"{operation}: HTTP 429")
     if status in (404, 405, 415):
         raise ConfigurationError(
             f"INES did not recognise the request (HTTP {status}); check the service URL.",

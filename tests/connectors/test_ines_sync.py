@@ -799,6 +799,19 @@ def test_three_transient_failures_in_a_row_stop_the_run(ines: Ines):
     assert len(contacts) == 5
 
 
+def test_a_rate_limit_is_not_charged_to_the_row_and_stops_the_run(ines: Ines):
+    """The engine's attempt rule: a 429 is INES's bad moment, not the row's; no attempt is
+    burnt on it, the next run sends it."""
+    ines.contact()
+    ines.contact("second@x.example")
+    ines.emulator.inject("WSAutomationSync", "AddClientWithContacts", "http_status", times=None,
+                         code=429)
+    with pytest.raises(RunStopped):
+        ines.run()
+    assert [(r.status, r.counter) for r in ines.rows()] == [("PENDING", 0), ("PENDING", 0)]
+    assert len(ines.ops("AddClientWithContacts")) == 1  # turned away once, the run stopped there
+
+
 def test_a_refused_login_stops_the_run_before_any_row(ines: Ines):
     ines.contact()
     ines.emulator.set_credentials("ACME", "jdupont", "changed-password")
