@@ -169,8 +169,16 @@ def error_code(message: str) -> str:
     return match.group(0) if match else ""
 
 
-def map_error(response: requests.Response) -> ConnectorError | None:
-    """The one place that decides what an answer means (§1.6); None for a success."""
+def map_error(response: requests.Response, for_check: bool = False) -> ConnectorError | None:
+    """The one place that decides what an answer means (§1.6); None for a success.
+
+    ``for_check``: the admin is waiting for Check Connection (a session with
+    ``connectors.http.CHECK_POLICY``), so a passing failure says what to do now, not that "the
+    sync will try again", which only a sync's session says."""
+
+    def then(for_sync: str, for_a_check: str) -> str:
+        return for_a_check if for_check else for_sync
+
     status = response.status_code
     if status < 400:
         return None
@@ -180,7 +188,8 @@ def map_error(response: requests.Response) -> ConnectorError | None:
     shown = message or f"HTTP {status}"
     if code == "ERROR_APIUSAGE_EXCEEDED":
         return _tag(UsageExceeded(
-            f"Dotmailer capped this account's API use: {shown}. The sync will resume later.",
+            f"Dotmailer capped this account's API use: {shown}. "
+            + then("The sync will resume later.", "Check the connection again later."),
             detail, retry_after=retry_after_seconds(response)), code, status, message)
     if status == 401:
         return _tag(ServiceConfigurationError(
@@ -192,8 +201,9 @@ def map_error(response: requests.Response) -> ConnectorError | None:
             "the service URL of the integration.", detail), code, status, message)
     if status == 429:
         return _tag(RateLimited(
-            "Dotmailer asked ListBridge to slow down (HTTP 429); the sync will resume at the next "
-            "run.", detail, retry_after=retry_after_seconds(response)), code, status, message)
+            "Dotmailer asked ListBridge to slow down (HTTP 429)"
+            + then("; the sync will resume at the next run.",
+                   ". Check the connection again in a minute."), detail, retry_after=retry_after_seconds(response)), code, status, message)
     if status == 409:
         error = FieldInUse(f"Dotmailer refused: the data field is in use ({shown}).", detail)
         error.dependencies = _dependencies(response)
@@ -215,14 +225,16 @@ def map_error(response: requests.Response) -> ConnectorError | None:
         return _tag(FieldExists(f"Dotmailer: {shown}", detail), code, status, message)
     if code == "ERROR_IMPORT_TOOMANYACTIVEIMPORTS":
         return _tag(TooManyImports(
-            "Dotmailer has too many imports running for this account; the batch waits for the "
-            "next run.", detail), code, status, message)
+            "Dotmailer has too many imports running for this account"
+            + then("; the batch waits for the next run.", "."), detail), code, status, message)
     if code in RETRY_CODES:
         return _tag(RetryLater(f"Dotmailer is busy: {shown}", detail), code, status, message)
     if status >= 500:
         return _tag(ServiceTransientError(
-            f"Dotmailer is not available at the moment (HTTP {status}); the sync will try again "
-            "later.", detail), code, status, message)
+            f"Dotmailer is not available at the moment (HTTP {status})"
+            + then("; the sync will try again later.",
+                   ". Try again in a moment; if it persists, check the service URL and the "
+                   "network."), detail), code, status, message)
     return _tag(ServiceFatalError(
         f"Dotmailer did not accept a request from ListBridge: {shown}", detail),
         code, status, message)
@@ -471,7 +483,8 @@ class DotmailerClient:
         self.import_timeout = import_timeout
         self.session: ServiceSession = make_session(
             auth=(username, password), policy=self.policy, sleep=sleep, rand=rand,
-            error_map=map_error, service=SERVICE)
+            error_map=functools.partial(map_error, for_check=self.policy.for_check),
+            service=SERVICE)
         self.session.headers["Cache-Control"] = "no-cache"  # never a cached list or poll (D3)
         self.sleep: Sleep = self.session.sleep
         self.calls = 0
@@ -541,8 +554,15 @@ class DotmailerClient:
             except (requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
                 raise UnreadableAnswer(
-                    "Dotmailer's answer was cut off; the sync will try again later.",
+                    "Dotmailer's answer was cut off" + self._then_words(),
                     redact(f"{method} {url}: {type(exc).__name__}")) from None
+
+    def _then_words(self) -> str:
+        """How a passing failure ends: "the sync will try again" for a sync, what to do now for
+        Check Connection."""
+        if self.policy.for_check:
+            return ". Try again in a moment; if it persists, check the service URL and the network."
+        return "; the sync will try again later."
 
     def _call_json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                    body: Any = None, timeout: float | None = None, empty_ok: bool = False) -> Any:
@@ -557,8 +577,8 @@ class DotmailerClient:
                     return loads(response.content)
                 except ValueError:
                     raise UnreadableAnswer(
-                        "Dotmailer sent an answer ListBridge could not read; the sync will try "
-                        "again later.", describe_response(response)) from None
+                        "Dotmailer sent an answer ListBridge could not read"
+                        + self._then_words(), describe_response(response)) from None
             except UnreadableAnswer:
                 if method != "GET" or attempts >= self.policy.max_retries:
                     raise

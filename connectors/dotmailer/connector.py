@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -82,7 +81,7 @@ class DotmailerConnector(BaseConnector):
             _base, account = client.discover(force=True)
             client.probe()
         except ConnectorError as exc:
-            return CheckResult(False, _for_a_check(exc.admin_message), exc.kind)
+            return CheckResult.failed(exc)
         except Exception as exc:  # a bug: say so plainly, keep the trace in the log
             log.exception("Dotmailer connection check failed")
             return CheckResult(False, f"The check failed unexpectedly ({type(exc).__name__}); "
@@ -193,11 +192,3 @@ class DotmailerConnector(BaseConnector):
             return QueueOutcome("done", f"Sent to the address book “{book.name}”.")
         return QueueOutcome("skipped", row.last_error or "Dotmailer did not take the contact.")
 
-
-def _for_a_check(message: str) -> str:
-    """The client words transient failures for syncs ("the sync will try again later"); a check
-    is not retried, so say what the admin can do instead."""
-    reworded = re.sub(r"[;.]\s*[Tt]he sync will (try again|resume)[^.]*\.", ".", message)
-    if reworded != message:
-        reworded += " Try again in a moment; if it persists, check the service URL and the network."
-    return reworded

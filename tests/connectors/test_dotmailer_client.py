@@ -30,6 +30,7 @@ from connectors.dotmailer.client import (
     parse_faults,
     path_date,
     path_value,
+    with_policy,
 )
 from connectors.dotmailer.emulator import DEFAULT_PASSWORD, DEFAULT_USER, DotmailerEmulator
 from tests.conftest import SHARED
@@ -449,3 +450,24 @@ def test_faults_from_the_emulator_under_every_setting(emulator, settings):
     emulator.finish_imports()
     assert [(f.reason, f.email) for f in client.import_faults(guid)] == [
         ("Hard Bounced", "gone@example.com")]
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"status": 429}, {"malformed": True}])
+def test_check_connection_words_a_passing_failure_for_the_admin_waiting(emulator, fault):
+    """Check Connection is not retried: its message says what to do now, never that "the sync
+    will try again" (that is a sync's wording, from the same error map)."""
+    from connectors.dotmailer.connector import DotmailerConnector
+
+    connector = DotmailerConnector()
+    settings = {"username": DEFAULT_USER, "api_url": emulator.url}
+    emulator.inject("GET", "*", times=5, **fault)
+    result = connector.check_connection(settings, {"password": DEFAULT_PASSWORD})
+    assert not result.ok and result.kind == "transient"
+    assert "sync will" not in result.message.lower()
+    assert "again" in result.message.lower()
+    sync_client = make_client(emulator)
+    emulator.inject("GET", "*", times=5, **fault)
+    with pytest.raises(TransientError) as raised:
+        with_policy(sync_client, max_retries=0)
+        sync_client.discover(force=True)
+    assert "the sync will" in raised.value.admin_message.lower()
