@@ -547,9 +547,9 @@ class ConnectorForm(QWidget):
     def _check_failed(self, message: str, _trace: str) -> None:
         self._check_done()
         self.check_result.setProperty("outcome", "failure")
-        self.check_result.setProperty("kind", "unexpected")
+        self.check_result.setProperty("kind", "fatal")
         self._show_result(self.tr("✗ The check could not run: {0}").format(message))
-        self.checked.emit(CheckResult(False, message, "unexpected"))
+        self.checked.emit(CheckResult(False, message, "fatal"))
 
     def _check_done(self) -> None:
         self.check_busy.hide()

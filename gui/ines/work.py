@@ -10,12 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import (
-    ConfigurationError,
-    ConnectorError,
-    TlsError,
-    TransientError,
-)
+from connectors.base import CheckResult, ConnectorError
 from connectors.ines.catalogue import (
     CLIENT,
     CLIENT_REF_KEY,
@@ -31,7 +26,6 @@ from connectors.ines.catalogue import (
     store_config,
 )
 from connectors.ines.client import (
-    LoginRefused,
     check_failure_message,
     make_check_client,
 )
@@ -57,9 +51,11 @@ from connectors.ines.mapping import (
 from core import secrets as keyring_secrets
 from core.integrations import read_secrets
 from core.models.sync import Integration
+from core.sync.contract import CHECK_KINDS
 
-# Failure kinds of "Test connection", as the admin reads them.
-CREDENTIALS, NETWORK, TLS, UNEXPECTED = "credentials", "network", "tls", "unexpected"
+# Failure kinds of "Check Connection": the contract's (``core.sync.contract.CHECK_KINDS``), named
+# as the admin reads them.
+CREDENTIALS, TLS, NETWORK, UNEXPECTED = CHECK_KINDS
 
 # Standard contact fields suggested for INES contact fields when an integration has no saved
 # mapping yet (the plugin's documentation: the admin assigns them; ListBridge pre-fills the
@@ -96,16 +92,9 @@ class ConnectionCheck:
 
 
 def failure_kind(error: BaseException) -> str:
-    """Which of the four kinds the admin is told a failed connection was."""
-    if isinstance(error, LoginRefused):
-        return CREDENTIALS
-    if isinstance(error, TlsError):  # certificate, or plain http off this computer
-        return TLS
-    if isinstance(error, ConfigurationError):
-        return CREDENTIALS
-    if isinstance(error, TransientError):
-        return NETWORK
-    return UNEXPECTED
+    """Which of the four kinds the admin is told a failed connection was (the contract's
+    ``CheckResult.failed``: one place names them for every connector)."""
+    return CheckResult.failed(error).kind
 
 
 def _secrets_for(integration_id: int | None, secrets: dict[str, str]) -> dict[str, str]:

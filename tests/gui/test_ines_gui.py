@@ -157,7 +157,7 @@ def test_create_through_the_three_tabs(qtbot: Any, window: Any, emulator: InesEm
     qtbot.mouseClick(child(dialog, QPushButton, "checkConnectionButton"),
                      Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: result.property("outcome") == "failure", timeout=10_000)
-    assert result.property("kind") == "credentials"
+    assert result.property("kind") == "configuration"
     assert "Credentials refused" in result.text()
     tabs.setCurrentIndex(1)
     assert not ines_part(dialog).mapping_available()
@@ -266,7 +266,7 @@ def test_connection_failures_say_which_kind(qtbot: Any, window: Any, emulator: I
     assert dialog.objectName() == "integrationDialog" and ines_part(dialog) is not None
     result = child(dialog, QLabel, "checkResult")
     qtbot.waitUntil(lambda: result.property("outcome") == "failure", timeout=10_000)
-    assert result.property("kind") == "network" and "Network problem" in result.text()
+    assert result.property("kind") == "transient" and "Network problem" in result.text()
     assert not ines_part(dialog).mapping_available()
 
     url = child(dialog, QLineEdit, "field_api_url")
@@ -278,7 +278,7 @@ def test_connection_failures_say_which_kind(qtbot: Any, window: Any, emulator: I
     url.setText(emulator.base_url)
     emulator.inject("*", "authenticationWs", "malformed_xml", times=1)
     dialog.check_connection()
-    qtbot.waitUntil(lambda: result.property("kind") == "unexpected", timeout=10_000)
+    qtbot.waitUntil(lambda: result.property("kind") == "fatal", timeout=10_000)
     assert not ines_part(dialog).mapping_available()
 
     dialog.check_connection()  # the emulator behaves again
