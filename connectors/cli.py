@@ -34,7 +34,7 @@ from core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from core.paths import Profile
 
 EXIT_STATUS_TEXT = "Exit status: 0 done, 1 failed, 2 bad usage."
-_CONNECTOR_CLI_PACKAGES = ("dotmailer", "ines", "cleverreach", "emulators")
+_CONNECTOR_CLI_PACKAGES = ("dotmailer", "ines", "cleverreach")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -7,7 +7,10 @@ emulator of the service, ``cli`` the ``listbridge dotmailer`` commands.
 
 from connectors.base import register
 from connectors.dotmailer.connector import DotmailerConnector
+from connectors.dotmailer.models import hard_bounced
+from core.bounces import register_source
 
 register(DotmailerConnector())
+register_source("Dotmailer", hard_bounced)
 
 __all__ = ["DotmailerConnector"]

@@ -331,6 +331,18 @@ DOTMAILER_MODELS: list[type[BaseModel]] = [
 ]
 
 
+# Dotmailer statuses that mean the mail came back (INES's "NPai from bounces", through
+# ``core.bounces``).
+HARD_BOUNCE_STATUSES = ("HardBounced",)
+
+
+def hard_bounced(key: str) -> bool:
+    """A Dotmailer integration saw this address (an email key) hard-bounce."""
+    return DotmailerContact.select().where(
+        DotmailerContact.email_key == key,
+        DotmailerContact.status.in_(HARD_BOUNCE_STATUSES)).exists()
+
+
 # The connector's own migration series; step 1 was number 3 of the global series before issue 8.
 MIGRATIONS = series("dotmailer", legacy={3: 1})
 

@@ -66,6 +66,7 @@ from connectors.ines.values import (
     truthy,
     wire_now,
 )
+from core.bounces import bounced_in
 from core.clock import utcnow
 from core.db import database_proxy
 from core.logs import redact
@@ -78,8 +79,6 @@ log = logging.getLogger("listbridge.ines.sync")
 CREATED, UPDATED, UNCHANGED, IGNORED, FAILED = "created", "updated", "unchanged", "ignored", "failed"
 DEFAULT_LEAD_PREFIX = "Lead ListBridge"
 
-# Dotmailer statuses that mean the mail came back (§3.9 option "NPai from bounces").
-BOUNCE_STATUSES = ("HardBounced",)
 TYPE_LOOKUPS = {CONTACT: "contact_types", CLIENT: "client_types"}
 
 CONTACT_ATTRS = {f.key for f in STANDARD_FIELDS["contact"]} - {"company"}
@@ -444,15 +443,11 @@ class ContactSync:
         return 1 if view.contact.do_not_contact else 0
 
     def _bounced(self, view: LocalContact) -> bool:
-        """The §3.9 option is on and a Dotmailer integration saw this email hard-bounce."""
+        """The §3.9 option is on and a mailing service (Dotmailer today) saw this email
+        hard-bounce (``core.bounces``: INES does not read another connector's tables)."""
         if not self.npai_from_bounces:
             return False
-        from connectors.dotmailer.models import DotmailerContact
-
-        key = view.contact.email_key or email_key(view.contact.email)
-        return bool(key) and DotmailerContact.select().where(
-            DotmailerContact.email_key == key,
-            DotmailerContact.status.in_(BOUNCE_STATUSES)).exists()
+        return bool(bounced_in(view.contact.email_key or email_key(view.contact.email)))
 
     def first_type(self, concept: str) -> int:
         """The first entry of ``GetTypeContactList`` / ``GetTypeClientList`` (sorted by order,
