@@ -1,8 +1,11 @@
 """Logging to a rotating file in the profile's log folder, with secrets redacted.
 
 Every secret read or stored through ``core.secrets`` is registered here, and the redacting filter
-replaces it wherever it appears in a log record; Authorization headers, passwords in URLs and
-``password=`` pairs are masked by pattern as well.
+replaces it wherever it appears in a log record. Secrets the app does not hold are masked by their
+known shapes: Authorization headers, Bearer tokens, ``password=`` pairs in query strings and form
+bodies, ``"password": "..."`` in JSON, credential elements in SOAP, passwords in URLs, JSON Web
+Tokens. A service's own sentence ("... password: Authorization has been denied ...") is left as
+it was written.
 """
 
 from __future__ import annotations
@@ -17,12 +20,27 @@ REDACTED = "********"
 _secrets: set[str] = set()
 _lock = threading.Lock()
 
+_SECRET_KEYS = (r"(?:password|passwd|pwd|token|secret|client_secret|api_key|apikey|access_token|"
+                r"refresh_token|idsession|sessionid)")
+# Known shapes only, never "the word after 'password:' in a sentence" (a service's own message,
+# "Authorization has been denied for this request", must read as it was written). Secrets the app
+# holds are masked by value first (``register_secret``).
 _PATTERNS = [
-    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(basic|bearer)?\s*[^\s'\",}]+"),
-    re.compile(r"(?i)((?:password|passwd|pwd|token|secret|api_key|apikey|access_token|"
-               r"refresh_token|idsession|sessionid)['\"]?\s*[:=]\s*['\"]?)[^\s'\",&}<]+"),
-    re.compile(r"(?i)(<(?:password|idSession|ID)>)[^<]*"),
+    # Authorization / Proxy-Authorization headers, in a header dump or a dict's repr
+    re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)(?:(?:basic|bearer|digest)\s+)?"
+               r"(?!has\b|was\b|is\b|failed\b|denied\b|required\b)[^\s'\",}]+"),
+    # Bearer tokens anywhere
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    # key=value in a query string or a form body (no space after "=")
+    re.compile(rf"(?i)(\b{_SECRET_KEYS}=)[^\s'\",&}}<]+"),
+    # "key": "value" in JSON, 'key': 'value' in a Python repr
+    re.compile(rf"(?i)(['\"]{_SECRET_KEYS}['\"]\s*:\s*['\"])[^'\"]*"),
+    # SOAP / XML elements holding credentials or a session
+    re.compile(r"(?i)(<(?:[\w-]+:)?(?:password|idSession|ID|SessionID)>)[^<]*"),
+    # user:password@ in a URL
     re.compile(r"(://[^/\s:@]+:)[^@/\s]+(@)"),
+    # JSON Web Tokens (OAuth access tokens), whatever surrounds them
+    re.compile(r"()\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*"),
 ]
 
 
